@@ -1,0 +1,1 @@
+"""Configuration: the settings file, environment overrides and the merge policy."""

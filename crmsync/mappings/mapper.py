@@ -1,0 +1,207 @@
+"""A compiled object mapping: source record -> canonical patch, and canonical values -> vendor payload."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from crmsync.errors import RecordMappingError
+from crmsync.mappings.schema import CustomFieldsRule
+from crmsync.mappings.transforms import Transform, TransformFn
+from crmsync.sync_engine.records import CanonicalPatch, RefValue, SourceRecord
+
+CUSTOM_PREFIX = "custom."
+RefResolver = Callable[[str, str], str | None]  # (object, canonical id) -> external id in the target system
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def _getter(path: str) -> Callable[[Mapping[str, Any]], Any]:
+    segments = path.split(".")
+    if len(segments) == 1:
+        return lambda payload: payload.get(path)
+
+    def get(payload: Mapping[str, Any]) -> Any:
+        current: Any = payload
+        for segment in segments:
+            if isinstance(current, Mapping):
+                current = current.get(segment)
+            elif isinstance(current, list) and segment.isdigit() and int(segment) < len(current):
+                current = current[int(segment)]
+            else:
+                return None
+        return current
+
+    return get
+
+
+def set_path(payload: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    current = payload
+    for segment in parents:
+        current = current.setdefault(segment, {})
+    current[leaf] = value
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    sources: tuple[str, ...]
+    targets: tuple[str, ...]
+    chain: tuple[Transform, ...]
+    default: Any = None
+    constant: Any = None
+    ref: str | None = None
+    coercers: tuple[TransformFn | None, ...] = ()
+
+    def read(self, payload: Mapping[str, Any], getters: tuple[Callable[[Mapping[str, Any]], Any], ...]) -> Any:
+        if self.constant is not None:
+            return self.constant
+        if len(getters) == 1:
+            value = getters[0](payload)
+        else:
+            value = [get(payload) for get in getters]
+            if all(is_empty(part) for part in value):
+                value = None
+        if is_empty(value) and self.default is not None:
+            value = self.default
+        return value
+
+
+def _coerce(coercers: tuple[TransformFn | None, ...], value: Any, payload: Mapping[str, Any]) -> Any:
+    if len(coercers) == 1:
+        return value if coercers[0] is None or is_empty(value) else coercers[0](value, payload)
+    return tuple(part if fn is None or is_empty(part) else fn(part, payload)
+                 for fn, part in zip(coercers, value, strict=True))
+
+
+class ObjectMapper:
+    """Maps one vendor object to one canonical entity, in both directions, with rules compiled once."""
+
+    def __init__(
+        self,
+        system: str,
+        object_name: str,
+        entity: str,
+        in_rules: list[CompiledRule],
+        out_rules: list[CompiledRule],
+        custom: CustomFieldsRule | None = None,
+        id_field: str = "id",
+        modified_field: str | None = None,
+    ) -> None:
+        self.system = system
+        self.object = object_name
+        self.entity = entity
+        self.id_field = id_field
+        self.modified_field = modified_field
+        self._in = [(rule, tuple(_getter(s) for s in rule.sources)) for rule in in_rules]
+        self._out = out_rules
+        self._custom = custom
+        prefix = f"{custom.under}." if custom and custom.under else ""
+        self._custom_in = custom is not None and custom.direction != "out"
+        self._custom_out = custom is not None and custom.direction != "in"
+        self._custom_get = _getter(custom.under) if custom and custom.under else None
+        # Source fields that explicit rules already map are never copied again as custom fields.
+        mapped = {s[len(prefix):] if s.startswith(prefix) else s for rule in in_rules + out_rules for s in rule.sources}
+        mapped |= {id_field} | ({modified_field} if modified_field else set()) | set(custom.exclude if custom else ())
+        self._not_custom = frozenset(mapped)
+        self._cleared_targets = {s: rule.targets for rule in in_rules for s in rule.sources}
+
+    def _is_custom(self, name: str) -> bool:
+        assert self._custom is not None
+        return name not in self._not_custom and fnmatch.fnmatchcase(name, self._custom.match)
+
+    def to_patch(self, record: SourceRecord) -> CanonicalPatch:
+        """Canonical fields this record asserts; RecordMappingError names the failing source field."""
+        payload = record.payload
+        values: dict[str, Any] = {}
+        refs: dict[str, RefValue] = {}
+        for rule, getters in self._in:
+            value = rule.read(payload, getters)
+            if is_empty(value):
+                continue
+            try:
+                for transform in rule.chain:
+                    value = transform.forward(value, payload)
+                if rule.coercers and rule.ref is None:
+                    value = _coerce(rule.coercers, value, payload)
+            except RecordMappingError as exc:
+                source = "+".join(rule.sources)
+                raise RecordMappingError(f"{self.object}.{source}: {exc}", field=source) from None
+            if rule.ref is not None:
+                refs[rule.targets[0]] = RefValue(rule.ref, str(value))
+            elif len(rule.targets) == 1:
+                if not is_empty(value):
+                    values[rule.targets[0]] = value
+            else:
+                for target, part in zip(rule.targets, value, strict=True):
+                    if not is_empty(part):
+                        values[target] = part
+        if self._custom_in:
+            holder = self._custom_get(payload) if self._custom_get else payload
+            if isinstance(holder, Mapping):
+                for key, value in holder.items():
+                    if not is_empty(value) and self._is_custom(key):
+                        values[CUSTOM_PREFIX + key] = value
+        return CanonicalPatch(
+            entity=self.entity,
+            system=record.origin,
+            object=record.object,
+            external_id=record.external_id,
+            source_ts=record.modified_at,
+            values=values,
+            cleared=self._cleared(record, values),
+            refs=refs,
+            deleted=record.deleted,
+        )
+
+    def _cleared(self, record: SourceRecord, values: dict[str, Any]) -> frozenset[str]:
+        if not record.cleared:
+            return frozenset()
+        cleared: set[str] = set()
+        for source in record.cleared:
+            targets = self._cleared_targets.get(source)
+            if targets is None and self._custom_in and self._is_custom(source):
+                targets = (CUSTOM_PREFIX + source,)
+            cleared.update(t for t in targets or () if t not in values)
+        return frozenset(cleared)
+
+    def to_payload(self, canonical: Mapping[str, Any], resolve_ref: RefResolver | None = None) -> dict[str, Any]:
+        """The vendor payload for write-back: every `out`/`both` rule whose canonical value is set."""
+        payload: dict[str, Any] = {}
+        for rule in self._out:
+            if len(rule.targets) == 1:
+                value = canonical.get(rule.targets[0])
+            else:
+                value = tuple(canonical.get(t) for t in rule.targets)
+                if all(is_empty(part) for part in value):
+                    value = None
+            if is_empty(value):
+                continue
+            if rule.ref is not None:
+                value = resolve_ref(rule.ref, str(value)) if resolve_ref else None
+                if value is None:
+                    continue
+            else:
+                try:
+                    for transform in reversed(rule.chain):
+                        assert transform.reverse is not None  # the loader refuses irreversible out rules
+                        value = transform.reverse(value, canonical)
+                except RecordMappingError as exc:
+                    raise RecordMappingError(f"{self.object}.{rule.sources[0]}: {exc}") from None
+            if len(rule.sources) == 1:
+                set_path(payload, rule.sources[0], value)
+            else:
+                for source, part in zip(rule.sources, value, strict=True):
+                    if not is_empty(part):
+                        set_path(payload, source, part)
+        if self._custom_out:
+            assert self._custom is not None
+            prefix = f"{self._custom.under}." if self._custom.under else ""
+            for key, value in canonical.items():
+                if key.startswith(CUSTOM_PREFIX) and not is_empty(value) and self._is_custom(key[len(CUSTOM_PREFIX):]):
+                    set_path(payload, prefix + key[len(CUSTOM_PREFIX):], value)
+        return payload

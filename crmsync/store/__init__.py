@@ -1,0 +1,1 @@
+"""The canonical store: SQLModel tables, column types, engine and Alembic migrations."""

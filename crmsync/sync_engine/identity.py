@@ -1,0 +1,127 @@
+"""Identity resolution for a page of patches: ExternalRef first, then match keys in configured order.
+
+One candidate links the patch to it. Several candidates, or one already linked to another record of the same
+system and object (a duplicate inside that system), never merge silently: the patch gets a new canonical
+record and an identity Conflict lists the candidates for a person to decide.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, select
+
+from crmsync.store.models import ENTITY_MODELS, ExternalRef
+from crmsync.sync_engine.records import CanonicalPatch
+
+DEFAULT_MATCH_KEYS: dict[str, list[str]] = {"lead": ["email", "phone"], "company": ["domain"]}
+CHUNK = 500  # bound on bound parameters per IN list (SQLite and PostgreSQL both take this easily)
+
+REF: Table = ExternalRef.__table__  # type: ignore[assignment]
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+@dataclass(slots=True)
+class RefRow:
+    id: int
+    canonical_id: str
+    seen_hash: str | None
+    pushed_hash: str | None
+    deleted: bool
+
+
+@dataclass(slots=True)
+class Resolution:
+    canonical_id: str
+    is_new: bool
+    ambiguous_with: list[str] = field(default_factory=list)
+
+
+def load_refs(conn: Connection, keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], RefRow]:
+    """ExternalRef rows for (system, object, external_id) keys, queried per (system, object) in chunks."""
+    by_source: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for system, obj, external_id in set(keys):
+        by_source[(system, obj)].append(external_id)
+    found: dict[tuple[str, str, str], RefRow] = {}
+    cols = REF.c
+    for (system, obj), ids in by_source.items():
+        for part in chunks(ids):
+            query = select(cols.id, cols.external_id, cols.canonical_id, cols.seen_hash, cols.pushed_hash,
+                           cols.deleted_at).where(and_(cols.system == system, cols.object == obj,
+                                                       cols.external_id.in_(part)))
+            for row in conn.execute(query):
+                found[(system, obj, row.external_id)] = RefRow(
+                    row.id, row.canonical_id, row.seen_hash, row.pushed_hash, row.deleted_at is not None)
+    return found
+
+
+def linked_sources(conn: Connection, entity: str, canonical_ids: Iterable[str]) -> dict[str, set[tuple[str, str]]]:
+    """Live (system, object) pairs linked to each canonical id."""
+    linked: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    cols = REF.c
+    for part in chunks(sorted(set(canonical_ids))):
+        query = select(cols.canonical_id, cols.system, cols.object).where(
+            and_(cols.entity == entity, cols.canonical_id.in_(part), cols.deleted_at.is_(None)))
+        for row in conn.execute(query):
+            linked[row.canonical_id].add((row.system, row.object))
+    return linked
+
+
+def resolve_unlinked(
+    conn: Connection, entity: str, patches: Sequence[CanonicalPatch], match_keys: Sequence[str]
+) -> list[Resolution]:
+    """A Resolution for each patch that has no ExternalRef yet, in order."""
+    table: Table = ENTITY_MODELS[entity].__table__  # type: ignore[assignment]
+    existing: dict[str, dict[Any, list[str]]] = {}
+    for key in match_keys:
+        values = sorted({p.values[key] for p in patches if p.values.get(key) is not None}, key=str)
+        found: dict[Any, list[str]] = defaultdict(list)
+        for part in chunks(values):
+            query = select(table.c.id, table.c[key]).where(
+                and_(table.c[key].in_(part), table.c.merged_into.is_(None), table.c.deleted_at.is_(None)))
+            for row in conn.execute(query):
+                found[row[1]].append(row[0])
+        existing[key] = found
+    candidate_ids = {cid for found in existing.values() for ids in found.values() for cid in ids}
+    linked = linked_sources(conn, entity, candidate_ids) if candidate_ids else {}
+    created_in_page: dict[str, dict[Any, str]] = {key: {} for key in match_keys}
+    resolutions: list[Resolution] = []
+    for patch in patches:
+        resolution = None
+        for key in match_keys:
+            value = patch.values.get(key)
+            if value is None:
+                continue
+            candidates = list(existing[key].get(value, []))
+            if value in created_in_page[key]:
+                candidates.append(created_in_page[key][value])
+            if not candidates:
+                continue
+            if len(candidates) == 1 and (patch.system, patch.object) not in linked.get(candidates[0], set()):
+                resolution = Resolution(candidates[0], is_new=False)
+            else:
+                resolution = Resolution(new_id(), is_new=True, ambiguous_with=sorted(set(candidates)))
+            break
+        if resolution is None:
+            resolution = Resolution(new_id(), is_new=True)
+        if resolution.is_new:
+            for key in match_keys:
+                value = patch.values.get(key)
+                if value is not None:
+                    created_in_page[key].setdefault(value, resolution.canonical_id)
+        # Later patches in this page from the same source see the link just made.
+        linked.setdefault(resolution.canonical_id, set()).add((patch.system, patch.object))
+        resolutions.append(resolution)
+    return resolutions

@@ -1,0 +1,309 @@
+"""The one ingest path: source records -> mapping -> identity -> merge -> canonical store, a page at a time.
+
+A page is one transaction: its records, their external refs, provenance, change log, conflicts, record
+errors and (when given) the checkpoint that covers them commit together, so a crash never skips records.
+A record that fails mapping is stored as a RecordError with its payload and the page goes on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, select
+
+from crmsync.config.policy import MergePolicy
+from crmsync.errors import MappingError
+from crmsync.mappings.loader import MappingSet
+from crmsync.store.models import ChangeLog, Checkpoint, Conflict, RecordError
+from crmsync.sync_engine.identity import (
+    DEFAULT_MATCH_KEYS,
+    REF,
+    RefRow,
+    Resolution,
+    chunks,
+    linked_sources,
+    load_refs,
+    resolve_unlinked,
+)
+from crmsync.sync_engine.merge import CompiledPolicy, merge_patch, value_key
+from crmsync.sync_engine.records import CanonicalPatch, SourceRecord
+from crmsync.sync_engine.state import RecordState, load_states, write_states
+
+CHANGE_LOG: Table = ChangeLog.__table__  # type: ignore[assignment]
+CONFLICT: Table = Conflict.__table__  # type: ignore[assignment]
+CHECKPOINT: Table = Checkpoint.__table__  # type: ignore[assignment]
+RECORD_ERROR: Table = RecordError.__table__  # type: ignore[assignment]
+
+RefKey = tuple[str, str, str]
+
+
+@dataclass(slots=True)
+class PageResult:
+    """Counts (read, created, updated, unchanged, deleted, conflicts, failed), the change log rows written,
+    and which systems need a push for each changed record."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    pushes: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointUpdate:
+    connection: str
+    stream: str
+    cursor: Mapping[str, Any]
+
+
+class Ingestor:
+    def __init__(
+        self,
+        engine: Engine,
+        mappings: MappingSet,
+        policy: MergePolicy,
+        match_keys: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.mappings = mappings
+        self.policy = CompiledPolicy(policy)
+        self.match_keys = dict(DEFAULT_MATCH_KEYS if match_keys is None else match_keys)
+
+    def ingest_page(
+        self,
+        records: Sequence[SourceRecord],
+        run_id: str | None,
+        checkpoint: CheckpointUpdate | None = None,
+        dry_run: bool = False,
+    ) -> PageResult:
+        """Apply one page in one transaction (rolled back when `dry_run`); returns what it did."""
+        result = PageResult()
+        result.counts["read"] += len(records)
+        now = datetime.now(UTC)
+        by_entity: dict[str, list[CanonicalPatch]] = defaultdict(list)
+        for record in records:
+            try:
+                patch = self.mappings.get(record.system, record.object).to_patch(record)
+            except MappingError as exc:
+                result.counts["failed"] += 1
+                result.errors.append({
+                    "run_id": run_id, "system": record.origin, "object": record.object,
+                    "external_id": record.external_id, "error": str(exc), "payload": dict(record.payload),
+                    "created_at": now,
+                })
+                continue
+            by_entity[patch.entity].append(patch)
+        with self.engine.connect() as conn:
+            transaction = conn.begin()
+            try:
+                # Parents first, so a contact's AccountId in the same page resolves to the company it names.
+                for entity in sorted(by_entity, key=["company", "lead", "deal", "activity", "payment"].index):
+                    self._resolve_refs(conn, by_entity[entity])
+                    _PageApplier(self, conn, entity, run_id, now, result).apply(by_entity[entity])
+                if result.errors:
+                    conn.execute(RECORD_ERROR.insert(), result.errors)
+                if checkpoint is not None:
+                    save_checkpoint(conn, checkpoint, run_id, now)
+            except BaseException:
+                transaction.rollback()
+                raise
+            if dry_run:
+                transaction.rollback()
+            else:
+                transaction.commit()
+        return result
+
+    def _resolve_refs(self, conn: Connection, patches: Sequence[CanonicalPatch]) -> None:
+        """Turn `ref` fields (another record's id in the same system) into canonical ids where known."""
+        wanted = [(p.system, ref.object, ref.external_id) for p in patches for ref in p.refs.values()]
+        if not wanted:
+            return
+        found = load_refs(conn, wanted)
+        for patch in patches:
+            for name, ref in patch.refs.items():
+                row = found.get((patch.system, ref.object, ref.external_id))
+                if row is not None and not row.deleted:
+                    patch.values[name] = row.canonical_id
+
+
+def save_checkpoint(conn: Connection, update: CheckpointUpdate, run_id: str | None, now: datetime) -> None:
+    values = {"cursor": dict(update.cursor), "run_id": run_id, "updated_at": now}
+    where = and_(CHECKPOINT.c.connection == update.connection, CHECKPOINT.c.stream == update.stream)
+    if conn.execute(CHECKPOINT.update().where(where).values(**values)).rowcount == 0:
+        conn.execute(CHECKPOINT.insert().values(connection=update.connection, stream=update.stream, **values))
+
+
+class _PageApplier:
+    """Applies the patches of one entity within a page's transaction."""
+
+    def __init__(self, ingestor: Ingestor, conn: Connection, entity: str, run_id: str | None, now: datetime,
+                 result: PageResult) -> None:
+        self.ingestor, self.conn, self.entity = ingestor, conn, entity
+        self.run_id, self.now, self.result = run_id, now, result
+        self.new_refs: dict[RefKey, dict[str, Any]] = {}
+        self.ref_updates: dict[int, dict[str, Any]] = {}
+        self.field_conflicts: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.identity_conflicts: list[dict[str, Any]] = []
+        self.log_rows: list[dict[str, Any]] = []
+
+    def apply(self, patches: Sequence[CanonicalPatch]) -> None:
+        refs = load_refs(self.conn, [(p.system, p.object, p.external_id) for p in patches])
+        todo: list[tuple[CanonicalPatch, RefKey, str]] = []
+        for patch in patches:
+            key = (patch.system, patch.object, patch.external_id)
+            content_hash = patch.content_hash()
+            ref = refs.get(key)
+            # Same content as last seen, or as what we pushed there ourselves (an echo): nothing to do.
+            if ref and ref.deleted == patch.deleted and content_hash in (ref.seen_hash, ref.pushed_hash):
+                self.result.counts["unchanged"] += 1
+                continue
+            todo.append((patch, key, content_hash))
+        unlinked: dict[RefKey, CanonicalPatch] = {}
+        for patch, key, _ in todo:
+            if key not in refs and not patch.deleted:
+                unlinked.setdefault(key, patch)
+        resolutions = dict(zip(unlinked, resolve_unlinked(
+            self.conn, self.entity, list(unlinked.values()), self.ingestor.match_keys.get(self.entity, [])
+        ), strict=True))
+        existing = {r.canonical_id for r in refs.values()} | {
+            r.canonical_id for r in resolutions.values() if not r.is_new}
+        states = load_states(self.conn, self.entity, existing)
+        linked = linked_sources(self.conn, self.entity, existing)
+        for patch, key, content_hash in todo:
+            self._apply_one(patch, key, content_hash, refs.get(key), resolutions.get(key), states, linked)
+        write_states(self.conn, self.entity, states, self.now)
+        self._write_refs()
+        self._write_conflicts()
+
+    def _apply_one(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,
+                   resolution: Resolution | None, states: dict[str, RecordState],
+                   linked: dict[str, set[tuple[str, str]]]) -> None:
+        counts = self.result.counts
+        if ref is None and resolution is None:
+            pending = self.new_refs.get(key)
+            if pending is None:  # a delete for a record we never saw
+                counts["unchanged"] += 1
+                return
+            canonical_id = pending["canonical_id"]
+        else:
+            canonical_id = ref.canonical_id if ref else resolution.canonical_id  # type: ignore[union-attr]
+        state = states.get(canonical_id)
+        if state is None:
+            state = states[canonical_id] = RecordState({}, {}, is_new=True)
+            counts["created"] += 1
+            kind = "create"
+        else:
+            kind = "update"
+        if patch.deleted:
+            self._delete(patch, canonical_id, state, linked)
+        else:
+            if state.deleted_at is not None:
+                state.deleted_at, state.dirty = None, True
+            outcome = merge_patch(self.entity, state.values, state.provenance, patch, self.ingestor.policy,
+                                  self.run_id)
+            for name, (_old, new) in outcome.changes.items():
+                if new is None:
+                    state.values.pop(name, None)
+                else:
+                    state.values[name] = new
+            if outcome.provenance:
+                state.provenance.update(outcome.provenance)
+                state.provenance_dirty = True
+            for name, candidates in outcome.conflicts:
+                self.field_conflicts.setdefault((canonical_id, name), []).extend(candidates)
+            if outcome.changes:
+                state.dirty = True
+                self._log(canonical_id, kind, patch.system, {k: list(v) for k, v in outcome.changes.items()})
+                others = {system for system, _ in linked.get(canonical_id, ())} - {patch.system}
+                if others:
+                    self.result.pushes[(self.entity, canonical_id)].update(others)
+                if kind == "update":
+                    counts["updated"] += 1
+            elif kind == "update":
+                counts["unchanged"] += 1
+            linked.setdefault(canonical_id, set()).add((patch.system, patch.object))
+        if resolution is not None and resolution.ambiguous_with:
+            self.identity_conflicts.append(self._identity_conflict(patch, canonical_id, resolution))
+        self._track_ref(patch, key, content_hash, ref, canonical_id)
+
+    def _delete(self, patch: CanonicalPatch, canonical_id: str, state: RecordState,
+                linked: dict[str, set[tuple[str, str]]]) -> None:
+        self.result.counts["deleted"] += 1
+        live = linked.get(canonical_id, set())
+        live.discard((patch.system, patch.object))
+        if not live and state.deleted_at is None:
+            # The last system that knew this record deleted it: the canonical record goes too (soft).
+            state.deleted_at, state.dirty = self.now, True
+            self._log(canonical_id, "delete", patch.system, {"deleted_at": [None, self.now]})
+
+    def _log(self, canonical_id: str, kind: str, system: str, changes: dict[str, Any]) -> None:
+        row = {"entity": self.entity, "canonical_id": canonical_id, "kind": kind, "system": system,
+               "run_id": self.run_id, "changed_at": self.now, "changes": changes}
+        self.log_rows.append(row)
+        self.result.changes.append(row)
+
+    def _track_ref(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,
+                   canonical_id: str) -> None:
+        values = {"seen_hash": content_hash, "source_modified_at": patch.source_ts, "seen_at": self.now,
+                  "deleted_at": self.now if patch.deleted else None}
+        if ref is not None:
+            self.ref_updates[ref.id] = {"b_id": ref.id, **values}
+        elif key in self.new_refs:
+            self.new_refs[key].update(values)
+        else:
+            self.new_refs[key] = {"system": key[0], "object": key[1], "external_id": key[2],
+                                  "entity": self.entity, "canonical_id": canonical_id, **values}
+
+    def _identity_conflict(self, patch: CanonicalPatch, canonical_id: str, resolution: Resolution) -> dict[str, Any]:
+        candidates = [{"canonical_id": cid} for cid in resolution.ambiguous_with]
+        candidates.append({"canonical_id": canonical_id, "system": patch.system, "object": patch.object,
+                           "external_id": patch.external_id, "new": True})
+        return {"kind": "identity", "entity": self.entity, "canonical_id": canonical_id, "field": None,
+                "status": "open", "candidates": candidates, "opened_at": self.now, "run_id": self.run_id}
+
+    def _write_refs(self) -> None:
+        if self.new_refs:
+            self.conn.execute(REF.insert(), list(self.new_refs.values()))
+        if self.ref_updates:
+            self.conn.execute(REF.update().where(REF.c.id == bindparam("b_id")), list(self.ref_updates.values()))
+        if self.log_rows:
+            self.conn.execute(CHANGE_LOG.insert(), self.log_rows)
+
+    def _write_conflicts(self) -> None:
+        """Open field conflicts, adding candidates to one already open on the same field instead of a second."""
+        rows = list(self.identity_conflicts)
+        if self.field_conflicts:
+            open_ones: dict[tuple[str, str], Any] = {}
+            ids = sorted({cid for cid, _ in self.field_conflicts})
+            for part in chunks(ids):
+                query = select(CONFLICT.c.id, CONFLICT.c.canonical_id, CONFLICT.c.field, CONFLICT.c.candidates).where(
+                    and_(CONFLICT.c.entity == self.entity, CONFLICT.c.kind == "field",
+                         CONFLICT.c.status == "open", CONFLICT.c.canonical_id.in_(part)))
+                open_ones.update({(r.canonical_id, r.field): r for r in self.conn.execute(query)})
+            for (canonical_id, name), candidates in self.field_conflicts.items():
+                current = open_ones.get((canonical_id, name))
+                merged = _dedupe(list(current.candidates) if current else [], candidates)
+                if current is None:
+                    rows.append({"kind": "field", "entity": self.entity, "canonical_id": canonical_id,
+                                 "field": name, "status": "open", "candidates": merged, "opened_at": self.now,
+                                 "run_id": self.run_id})
+                elif len(merged) != len(current.candidates):
+                    self.conn.execute(CONFLICT.update().where(CONFLICT.c.id == current.id).values(candidates=merged))
+        if rows:
+            self.conn.execute(CONFLICT.insert(), rows)
+            self.result.counts["conflicts"] += len(rows)
+
+
+def _dedupe(existing: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Candidates unique by (system, value); the stored form (JSON) is what counts as equal."""
+    seen = {(c["system"], value_key(c["value"])) for c in existing}
+    merged = list(existing)
+    for candidate in new:
+        key = (candidate["system"], value_key(candidate["value"]))
+        if key not in seen:
+            seen.add(key)
+            merged.append(candidate)
+    return merged

@@ -1,0 +1,136 @@
+"""Field-level merge: one pure function over a record's values, its provenance and one patch.
+
+Every decision compares total-order keys built from (source timestamp, system rank, value, run), so the
+outcome of `latest`, `priority`, `first_non_empty` and `union` does not depend on the order patches arrive
+in, and replaying a patch changes nothing. `manual` is the one strategy that keeps what the store holds when
+sources disagree: its value depends on arrival order, the conflict it opens does not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from crmsync.config.policy import FieldPolicy, MergePolicy
+from crmsync.store.types import json_default
+from crmsync.sync_engine.records import CanonicalPatch
+
+# Provenance of one field: [system, source timestamp as ISO UTC with microseconds, run id].
+Provenance = list[Any]
+Key = tuple[Any, ...]
+
+
+def iso_utc(ts: datetime) -> str:
+    """Fixed-width ISO text in UTC: sorts as text exactly as the instants sort."""
+    return ts.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def value_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=json_default, separators=(",", ":"))
+
+
+@dataclass(slots=True)
+class MergeOutcome:
+    """What applying one patch did: field -> (old, new), new provenance entries, conflicts to open."""
+
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    provenance: dict[str, Provenance] = field(default_factory=dict)
+    conflicts: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+
+
+class CompiledPolicy:
+    """A MergePolicy with per-field lookups and system ranks cached for the hot path."""
+
+    def __init__(self, policy: MergePolicy) -> None:
+        self.policy = policy
+        self._field = cache(self._lookup)
+        self._rank = cache(policy.rank)
+
+    def _lookup(self, entity: str, name: str) -> FieldPolicy:
+        return self.policy.for_field(entity, name)
+
+    def field(self, entity: str, name: str) -> FieldPolicy:
+        return self._field(entity, name)
+
+    def rank(self, system: str, field_priority: tuple[str, ...] | None = None) -> int:
+        return self._rank(system, list(field_priority) if field_priority else None)
+
+
+def _prefix(ordering: str, ts: str, rank: int) -> Key:
+    if ordering == "priority":
+        return (rank, ts)
+    if ordering == "first_non_empty":
+        return (ts, -rank)
+    return (ts, rank)
+
+
+def _wins(ordering: str, incoming: Key, current: Key) -> bool:
+    """Does the incoming (prefix, value, run) beat the current one? Values are only encoded on a tie."""
+    if incoming[0] == current[0]:
+        incoming = (incoming[0], value_key(incoming[1]), incoming[2] or "")
+        current = (current[0], value_key(current[1]), current[2] or "")
+    else:
+        incoming, current = incoming[:1], current[:1]
+    return incoming < current if ordering == "first_non_empty" else incoming > current
+
+
+def merge_patch(
+    entity: str,
+    values: Mapping[str, Any],
+    provenance: Mapping[str, Provenance],
+    patch: CanonicalPatch,
+    policy: CompiledPolicy,
+    run_id: str | None,
+) -> MergeOutcome:
+    """Apply `patch` to a record's current `values` and `provenance`; returns what changed (inputs untouched)."""
+    outcome = MergeOutcome()
+    ts = iso_utc(patch.source_ts)
+    incoming: list[tuple[str, Any]] = list(patch.values.items())
+    incoming += [(name, None) for name in patch.cleared if name not in patch.values]
+    for name, value in incoming:
+        rule = policy.field(entity, name)
+        strategy = rule.strategy
+        if value is None and (not rule.allow_clear or strategy in ("union", "first_non_empty")):
+            continue  # a clear applies only where allowed, and never to a union or a first value
+        if strategy == "union":
+            value = sorted({*(value if isinstance(value, list) else [value])})
+        current = values.get(name)
+        prov = provenance.get(name)
+        new_prov: Provenance = [patch.system, ts, run_id]
+        if prov is None:
+            _set(outcome, name, current, sorted({*(current or []), *value}) if strategy == "union" else value, new_prov)
+            continue
+        priority = tuple(rule.priority) if rule.priority else None
+        rank, prov_rank = policy.rank(patch.system, priority), policy.rank(prov[0], priority)
+        ordering = strategy if strategy in ("priority", "first_non_empty") else "latest"
+        wins = _wins(ordering, (_prefix(ordering, ts, rank), value, run_id),
+                     (_prefix(ordering, prov[1], prov_rank), current, prov[2]))
+        if strategy == "union":
+            # The stored value is the merged list, not what the provenance holder asserted: order by source only.
+            wins = (ts, rank, patch.system, run_id or "") > (prov[1], prov_rank, prov[0], prov[2] or "")
+            merged = sorted({*(current or []), *value})
+            if wins or merged != (current or []):
+                _set(outcome, name, current, merged, new_prov if wins else list(prov))
+        elif strategy == "manual" and current is not None and prov[0] != patch.system:
+            if value_key(value) != value_key(current):
+                outcome.conflicts.append((name, [
+                    {"system": prov[0], "value": current, "source_ts": prov[1], "run_id": prov[2]},
+                    {"system": patch.system, "value": value, "source_ts": ts, "run_id": run_id},
+                ]))
+        elif wins:
+            _set(outcome, name, current, value, new_prov)
+    return outcome
+
+
+def _set(outcome: MergeOutcome, name: str, old: Any, new: Any, prov: Provenance) -> None:
+    outcome.provenance[name] = prov
+    if old is None or new is None or type(old) is type(new):
+        changed = old != new
+    else:  # e.g. Decimal('1.0') vs int 1: compare as stored
+        changed = value_key(old) != value_key(new)
+    if changed:
+        outcome.changes[name] = (old, new)
