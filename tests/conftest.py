@@ -12,10 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 
 from crmsync.mappings.loader import MappingSet, load_mappings
 from crmsync.store import db
+
+# Deterministic property tests: the same examples on every run and in CI.
+hypothesis_settings.register_profile("crmsync", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile("crmsync")
 
 POSTGRES_URL = os.environ.get("CRMSYNC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

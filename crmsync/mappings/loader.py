@@ -139,7 +139,7 @@ def _compile_rule(rule: FieldRule, entity: str, region: str | None) -> tuple[Com
         return None, errors
     types = [field_type(entity, t) for t in targets]
     coercers = tuple(coercer(t) if t is not None else None for t in types)
-    return CompiledRule(sources, targets, tuple(chain), rule.default, rule.constant, rule.ref, coercers), []
+    return CompiledRule(sources, targets, tuple(chain), rule.default, rule.constant, rule.ref, coercers, types[0]), []
 
 
 def _compile_object(

@@ -56,6 +56,7 @@ class CompiledRule:
     constant: Any = None
     ref: str | None = None
     coercers: tuple[TransformFn | None, ...] = ()
+    target_type: type | None = None  # a value already of this type skips coercion
 
     def read(self, payload: Mapping[str, Any], getters: tuple[Callable[[Mapping[str, Any]], Any], ...]) -> Any:
         if self.constant is not None:
@@ -97,7 +98,11 @@ class ObjectMapper:
         self.entity = entity
         self.id_field = id_field
         self.modified_field = modified_field
-        self._in = [(rule, tuple(_getter(s) for s in rule.sources)) for rule in in_rules]
+        self._in = [
+            (rule, tuple(_getter(s) for s in rule.sources),
+             rule.constant is None and len(rule.sources) == 1 and len(rule.targets) == 1)
+            for rule in in_rules
+        ]
         self._out = out_rules
         self._custom = custom
         prefix = f"{custom.under}." if custom and custom.under else ""
@@ -119,22 +124,30 @@ class ObjectMapper:
         payload = record.payload
         values: dict[str, Any] = {}
         refs: dict[str, RefValue] = {}
-        for rule, getters in self._in:
-            value = rule.read(payload, getters)
-            if is_empty(value):
-                continue
+        for rule, getters, simple in self._in:
+            # Hot path (one source, one target): inlined reads and empties; per-record work stays lean.
+            value = getters[0](payload) if simple else rule.read(payload, getters)
+            if value is None or value == "" or value == []:
+                if rule.default is None:
+                    continue
+                value = rule.default
             try:
                 for transform in rule.chain:
                     value = transform.forward(value, payload)
-                if rule.coercers and rule.ref is None:
-                    value = _coerce(rule.coercers, value, payload)
+                if rule.ref is None and rule.coercers:
+                    if simple:
+                        coerce = rule.coercers[0]
+                        if coerce is not None and type(value) is not rule.target_type and value is not None:
+                            value = coerce(value, payload)
+                    else:
+                        value = _coerce(rule.coercers, value, payload)
             except RecordMappingError as exc:
                 source = "+".join(rule.sources)
                 raise RecordMappingError(f"{self.object}.{source}: {exc}", field=source) from None
             if rule.ref is not None:
                 refs[rule.targets[0]] = RefValue(rule.ref, str(value))
             elif len(rule.targets) == 1:
-                if not is_empty(value):
+                if value is not None and value != "":
                     values[rule.targets[0]] = value
             else:
                 for target, part in zip(rule.targets, value, strict=True):

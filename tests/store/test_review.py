@@ -1,0 +1,61 @@
+"""Conflict resolution and record merges against a real store (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from crmsync.config.policy import MergePolicy
+from crmsync.errors import CrmsyncError
+from crmsync.store.models import Activity, ChangeLog, Conflict, ExternalRef, Lead
+from crmsync.sync_engine.ingest import Ingestor
+from crmsync.sync_engine.records import SourceRecord
+from crmsync.sync_engine.review import resolve_conflict
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+POLICY = MergePolicy.model_validate({"entities": {"lead": {"lead_status": "manual"}}})
+
+
+def rows(engine, model, *where):
+    with engine.connect() as conn:
+        return list(conn.execute(select(model).where(*where)).mappings())
+
+
+def test_resolving_a_field_conflict_takes_that_systems_value(engine, mappings):
+    ingestor = Ingestor(engine, mappings, POLICY)
+    ingestor.ingest_page([SourceRecord("salesforce", "Lead", "1", T0, {
+        "Email": "a@x.io", "LastName": "A", "Status": "Working - Contacted"})], "r1")
+    ingestor.ingest_page([SourceRecord("hubspot", "contacts", "9", T0, {
+        "properties": {"email": "a@x.io", "hs_lead_status": "UNQUALIFIED"}})], "r2")
+    [conflict] = rows(engine, Conflict)
+    with pytest.raises(CrmsyncError, match="must be one of the systems"):
+        resolve_conflict(engine, conflict["id"], "zoho", POLICY)
+    assert "unqualified" in resolve_conflict(engine, conflict["id"], "hubspot", POLICY)
+    assert rows(engine, Lead)[0]["lead_status"] == "unqualified"
+    assert rows(engine, Conflict)[0]["status"] == "resolved"
+    assert rows(engine, ChangeLog)[-1]["kind"] == "resolve"
+    with pytest.raises(CrmsyncError, match="already resolved"):
+        resolve_conflict(engine, conflict["id"], "hubspot", POLICY)
+
+
+def test_resolving_an_identity_conflict_merges_and_keeps_history(engine, mappings):
+    ingestor = Ingestor(engine, mappings, POLICY)
+    ingestor.ingest_page([SourceRecord("salesforce", "Lead", "1", T0, {
+        "Email": "a@x.io", "Phone": "+14155550101", "LastName": "Turing"})], "r1")
+    ingestor.ingest_page([SourceRecord("salesforce", "Lead", "2", T0, {
+        "Email": "alan@x.io", "Phone": "+14155550101", "LastName": "Turing", "City": "London"})], "r2")
+    [conflict] = rows(engine, Conflict)
+    survivor = conflict["candidates"][0]["canonical_id"]
+    absorbed = conflict["candidates"][1]["canonical_id"]
+    with engine.begin() as conn:
+        conn.execute(Activity.__table__.insert().values(id="call1", kind="call", lead_id=absorbed, custom={},
+                                                        created_at=T0, updated_at=T0))
+    resolve_conflict(engine, conflict["id"], survivor, POLICY)
+    live = rows(engine, Lead, Lead.merged_into.is_(None))
+    assert [r["id"] for r in live] == [survivor] and live[0]["city"] == "London"
+    assert rows(engine, Lead, Lead.id == absorbed)[0]["merged_into"] == survivor
+    assert {r["canonical_id"] for r in rows(engine, ExternalRef)} == {survivor}
+    assert rows(engine, Activity)[0]["lead_id"] == survivor
+    assert {r["kind"] for r in rows(engine, ChangeLog, ChangeLog.canonical_id == absorbed)} == {"create", "merge"}
