@@ -11,7 +11,15 @@ from sqlalchemy import func, select, update
 
 from crmsync.config.policy import MergePolicy
 from crmsync.store.models import (
-    ChangeLog, Checkpoint, Company, Conflict, Deal, ExternalRef, FieldProvenance, Lead, RecordError,
+    ChangeLog,
+    Checkpoint,
+    Company,
+    Conflict,
+    Deal,
+    ExternalRef,
+    FieldProvenance,
+    Lead,
+    RecordError,
 )
 from crmsync.sync_engine.ingest import CheckpointUpdate, Ingestor
 from crmsync.sync_engine.records import SourceRecord
