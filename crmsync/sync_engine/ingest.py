@@ -29,7 +29,7 @@ from crmsync.sync_engine.identity import (
     load_refs,
     resolve_unlinked,
 )
-from crmsync.sync_engine.merge import CompiledPolicy, merge_patch, value_key
+from crmsync.sync_engine.merge import CompiledPolicy, apply_outcome, merge_patch, value_key
 from crmsync.sync_engine.records import CanonicalPatch, SourceRecord
 from crmsync.sync_engine.state import RecordState, load_states, write_states
 
@@ -204,14 +204,8 @@ class _PageApplier:
                 state.deleted_at, state.dirty = None, True
             outcome = merge_patch(self.entity, state.values, state.provenance, patch, self.ingestor.policy,
                                   self.run_id)
-            for name, (_old, new) in outcome.changes.items():
-                if new is None:
-                    state.values.pop(name, None)
-                else:
-                    state.values[name] = new
-            if outcome.provenance:
-                state.provenance.update(outcome.provenance)
-                state.provenance_dirty = True
+            apply_outcome(state.values, state.provenance, outcome)
+            state.provenance_dirty = state.provenance_dirty or bool(outcome.provenance)
             for name, candidates in outcome.conflicts:
                 self.field_conflicts.setdefault((canonical_id, name), []).extend(candidates)
             if outcome.changes:

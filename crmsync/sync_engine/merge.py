@@ -126,6 +126,16 @@ def merge_patch(
     return outcome
 
 
+def apply_outcome(values: dict[str, Any], provenance: dict[str, Provenance], outcome: MergeOutcome) -> None:
+    """Write a merge outcome into a record's values and provenance (an emptied field leaves the values)."""
+    for name, (_old, new) in outcome.changes.items():
+        if new is None:
+            values.pop(name, None)
+        else:
+            values[name] = new
+    provenance.update(outcome.provenance)
+
+
 def _set(outcome: MergeOutcome, name: str, old: Any, new: Any, prov: Provenance) -> None:
     outcome.provenance[name] = prov
     if old is None or new is None or type(old) is type(new):

@@ -19,7 +19,7 @@ from crmsync.mappings.transforms import coercer
 from crmsync.store.models import DealPerson, field_type
 from crmsync.sync_engine.identity import REF
 from crmsync.sync_engine.ingest import CHANGE_LOG, CONFLICT
-from crmsync.sync_engine.merge import CompiledPolicy, merge_patch
+from crmsync.sync_engine.merge import CompiledPolicy, apply_outcome, merge_patch
 from crmsync.sync_engine.records import CanonicalPatch
 from crmsync.sync_engine.state import entity_table, load_states, write_states
 
@@ -54,9 +54,8 @@ def merge_records(conn: Connection, entity: str, survivor: str, absorbed: str, p
         patch = CanonicalPatch(entity, system, entity, absorbed, datetime.fromisoformat(ts), values)
         outcome = merge_patch(entity, keep.values, keep.provenance, patch, compiled, run)
         for name, (old, new) in outcome.changes.items():
-            keep.values[name] = new
             changes[name] = [changes.get(name, [old])[0], new]
-        keep.provenance.update(outcome.provenance)
+        apply_outcome(keep.values, keep.provenance, outcome)
         keep.provenance_dirty = keep.provenance_dirty or bool(outcome.provenance)
     keep.dirty = bool(changes)
     write_states(conn, entity, {survivor: keep}, now)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmsync.config.policy import MergePolicy
-from crmsync.sync_engine.merge import CompiledPolicy, merge_patch
+from crmsync.sync_engine.merge import CompiledPolicy, apply_outcome, merge_patch
 from crmsync.sync_engine.records import CanonicalPatch
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -28,12 +28,7 @@ def apply_all(patches, policy: MergePolicy, run_ids=None):
     for index, p in enumerate(patches):
         run = run_ids[index] if run_ids else "run"
         outcome = merge_patch("lead", values, provenance, p, compiled, run)
-        for name, (_old, new) in outcome.changes.items():
-            if new is None:
-                values.pop(name, None)
-            else:
-                values[name] = new
-        provenance.update(outcome.provenance)
+        apply_outcome(values, provenance, outcome)
         conflicts += outcome.conflicts
     return values, provenance, conflicts
 
@@ -151,13 +146,7 @@ def test_replaying_a_patch_changes_nothing(data):
     values: dict[str, Any] = {}
     provenance: dict[str, list[Any]] = {}
     for p, run in items:
-        outcome = merge_patch("lead", values, provenance, p, compiled, run)
-        for name, (_old, new) in outcome.changes.items():
-            if new is None:
-                values.pop(name, None)
-            else:
-                values[name] = new
-        provenance.update(outcome.provenance)
+        apply_outcome(values, provenance, merge_patch("lead", values, provenance, p, compiled, run))
         replay = merge_patch("lead", values, provenance, p, compiled, run)
         assert replay.changes == {}
         assert all(provenance.get(k) == v for k, v in replay.provenance.items())
