@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -55,7 +56,7 @@ class MergePolicy(BaseModel):
             policy = policy.model_copy(update={"allow_clear": self.allow_clear})
         return policy
 
-    def rank(self, system: str, field_priority: list[str] | None = None) -> int:
+    def rank(self, system: str, field_priority: Sequence[str] | None = None) -> int:
         """Higher is more trusted; systems not listed rank below every listed one."""
         order = field_priority or self.system_priority
         base = system.split(":", 1)[0]

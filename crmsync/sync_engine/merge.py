@@ -57,7 +57,7 @@ class CompiledPolicy:
         return self._field(entity, name)
 
     def rank(self, system: str, field_priority: tuple[str, ...] | None = None) -> int:
-        return self._rank(system, list(field_priority) if field_priority else None)
+        return self._rank(system, field_priority or None)  # a tuple: the cache needs hashable arguments
 
 
 def _prefix(ordering: str, ts: str, rank: int) -> Key:

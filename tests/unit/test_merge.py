@@ -55,6 +55,13 @@ def test_priority_keeps_the_trusted_system_even_when_older():
     assert values["email"] == "a@x.io"
 
 
+def test_a_field_can_order_systems_its_own_way():
+    pol = MergePolicy.model_validate({"system_priority": SYSTEMS, "entities": {"lead": {
+        "email": {"strategy": "priority", "priority": ["hubspot", "salesforce"]}}}})
+    values, _, _ = apply_all([patch("salesforce", 9, email="a@x.io"), patch("hubspot", 1, email="b@x.io")], pol)
+    assert values["email"] == "b@x.io"
+
+
 def test_first_non_empty_keeps_the_earliest_value():
     values, _, _ = apply_all([patch("hubspot", 9, source="ads"), patch("zoho", 1, source="web")],
                              policy(source="first_non_empty"))
