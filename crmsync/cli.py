@@ -63,12 +63,10 @@ def settings() -> Settings:
     return load_settings(_state["config"])
 
 
-def store(upgrade_if_needed: bool = False) -> Engine:
+def store() -> Engine:
+    """The configured store, refusing one that `crmsync db upgrade` has not brought to the current schema."""
     engine = db.make_engine(settings().database_url)
-    if upgrade_if_needed:
-        db.upgrade(engine)
-    else:
-        db.require_current_schema(engine)
+    db.require_current_schema(engine)
     return engine
 
 

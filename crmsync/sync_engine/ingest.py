@@ -176,6 +176,8 @@ class _PageApplier:
             self._apply_one(patch, key, content_hash, refs.get(key), resolutions.get(key), states, linked)
         write_states(self.conn, self.entity, states, self.now)
         self._write_refs()
+        if self.log_rows:
+            self.conn.execute(CHANGE_LOG.insert(), self.log_rows)
         self._write_conflicts()
 
     def _apply_one(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,
@@ -263,8 +265,6 @@ class _PageApplier:
             self.conn.execute(REF.insert(), list(self.new_refs.values()))
         if self.ref_updates:
             self.conn.execute(REF.update().where(REF.c.id == bindparam("b_id")), list(self.ref_updates.values()))
-        if self.log_rows:
-            self.conn.execute(CHANGE_LOG.insert(), self.log_rows)
 
     def _write_conflicts(self) -> None:
         """Open field conflicts, adding candidates to one already open on the same field instead of a second."""

@@ -61,7 +61,7 @@ def load_states(conn: Connection, entity: str, ids: Iterable[str]) -> dict[str, 
     return states
 
 
-def _row(entity: str, fields: list[str], record_id: str, state: RecordState, now: datetime) -> dict[str, Any]:
+def _row(fields: list[str], state: RecordState, now: datetime) -> dict[str, Any]:
     row = {name: state.values.get(name) for name in fields}
     if "tags" in row and row["tags"] is None:
         row["tags"] = []
@@ -79,11 +79,11 @@ def write_states(conn: Connection, entity: str, states: dict[str, RecordState], 
     inserts, updates, prov_inserts, prov_updates = [], [], [], []
     for record_id, state in states.items():
         if state.is_new:
-            row = _row(entity, fields, record_id, state, now)
+            row = _row(fields, state, now)
             row.update(id=record_id, created_at=now, merged_into=None)
             inserts.append(row)
         elif state.dirty:
-            row = _row(entity, fields, record_id, state, now)
+            row = _row(fields, state, now)
             row["b_id"] = record_id
             updates.append(row)
         if state.provenance_dirty:

@@ -171,15 +171,20 @@ class SObjectStore:
             self._emit(ChangeEvent(sobject.name, "CREATE", record["Id"]))
             return record
 
+    def _live(self, object_name: str, record_id: str) -> Record:
+        """The record an update or delete may touch: 404 NOT_FOUND, or ENTITY_IS_DELETED from the recycle bin."""
+        current = self.get(object_name, record_id, include_deleted=True)
+        if current is None:
+            raise not_found()
+        if current["IsDeleted"]:
+            raise RecordError("ENTITY_IS_DELETED", "entity is deleted", http_status=404)
+        return current
+
     def update(self, object_name: str, record_id: str, payload: dict[str, Any]) -> Record:
         sobject = self.sobject(object_name)
         values = coerce_fields(sobject, payload, creating=False)
         with self.lock:
-            current = self.get(sobject.name, record_id, include_deleted=True)
-            if current is None:
-                raise not_found()
-            if current["IsDeleted"]:
-                raise RecordError("ENTITY_IS_DELETED", "entity is deleted", http_status=404)
+            current = self._live(sobject.name, record_id)
             record = {**current, **values}
             self._stamp(record, truncate_to_millis(self.clock.now()), sobject.name)
             check_required(sobject, record)
@@ -191,11 +196,7 @@ class SObjectStore:
     def delete(self, object_name: str, record_id: str) -> None:
         sobject = self.sobject(object_name)
         with self.lock:
-            current = self.get(sobject.name, record_id, include_deleted=True)
-            if current is None:
-                raise not_found()
-            if current["IsDeleted"]:
-                raise RecordError("ENTITY_IS_DELETED", "entity is deleted", http_status=404)
+            current = self._live(sobject.name, record_id)
             now = truncate_to_millis(self.clock.now())
             record = {**current, "IsDeleted": True}
             self._stamp(record, now, sobject.name)
