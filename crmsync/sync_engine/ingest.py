@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, bindparam, select
+from sqlalchemy import Connection, Engine, Table, and_, select
 
 from crmsync.config.policy import MergePolicy
 from crmsync.errors import MappingError
 from crmsync.mappings.loader import MappingSet
+from crmsync.store.bulk import insert_rows, update_rows
 from crmsync.store.models import ChangeLog, Checkpoint, Conflict, RecordError
 from crmsync.sync_engine.identity import (
     DEFAULT_MATCH_KEYS,
@@ -39,6 +40,9 @@ CHECKPOINT: Table = Checkpoint.__table__  # type: ignore[assignment]
 RECORD_ERROR: Table = RecordError.__table__  # type: ignore[assignment]
 
 RefKey = tuple[str, str, str]
+REF_UPDATE_COLUMNS = ["seen_hash", "source_modified_at", "seen_at", "deleted_at"]
+REF_INSERT_COLUMNS = ["system", "object", "external_id", "entity", "canonical_id", *REF_UPDATE_COLUMNS]
+LOG_COLUMNS = ["entity", "canonical_id", "kind", "system", "run_id", "changed_at", "changes"]
 
 
 @dataclass(slots=True)
@@ -176,8 +180,7 @@ class _PageApplier:
             self._apply_one(patch, key, content_hash, refs.get(key), resolutions.get(key), states, linked)
         write_states(self.conn, self.entity, states, self.now)
         self._write_refs()
-        if self.log_rows:
-            self.conn.execute(CHANGE_LOG.insert(), self.log_rows)
+        insert_rows(self.conn, CHANGE_LOG, LOG_COLUMNS, [tuple(r[c] for c in LOG_COLUMNS) for r in self.log_rows])
         self._write_conflicts()
 
     def _apply_one(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,
@@ -212,7 +215,7 @@ class _PageApplier:
                 self.field_conflicts.setdefault((canonical_id, name), []).extend(candidates)
             if outcome.changes:
                 state.dirty = True
-                self._log(canonical_id, kind, patch.system, {k: list(v) for k, v in outcome.changes.items()})
+                self._log(canonical_id, kind, patch.system, outcome.changes)
                 others = {system for system, _ in linked.get(canonical_id, ())} - {patch.system}
                 if others:
                     self.result.pushes[(self.entity, canonical_id)].update(others)
@@ -246,7 +249,7 @@ class _PageApplier:
         values = {"seen_hash": content_hash, "source_modified_at": patch.source_ts, "seen_at": self.now,
                   "deleted_at": self.now if patch.deleted else None}
         if ref is not None:
-            self.ref_updates[ref.id] = {"b_id": ref.id, **values}
+            self.ref_updates[ref.id] = values
         elif key in self.new_refs:
             self.new_refs[key].update(values)
         else:
@@ -261,10 +264,10 @@ class _PageApplier:
                 "status": "open", "candidates": candidates, "opened_at": self.now, "run_id": self.run_id}
 
     def _write_refs(self) -> None:
-        if self.new_refs:
-            self.conn.execute(REF.insert(), list(self.new_refs.values()))
-        if self.ref_updates:
-            self.conn.execute(REF.update().where(REF.c.id == bindparam("b_id")), list(self.ref_updates.values()))
+        insert_rows(self.conn, REF, REF_INSERT_COLUMNS, [tuple(r[c] for c in REF_INSERT_COLUMNS)
+                                                         for r in self.new_refs.values()])
+        update_rows(self.conn, REF, REF_UPDATE_COLUMNS, ["id"], [
+            (*(r[c] for c in REF_UPDATE_COLUMNS), ref_id) for ref_id, r in self.ref_updates.items()])
 
     def _write_conflicts(self) -> None:
         """Open field conflicts, adding candidates to one already open on the same field instead of a second."""

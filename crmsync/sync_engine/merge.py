@@ -37,7 +37,7 @@ def value_key(value: Any) -> str:
 class MergeOutcome:
     """What applying one patch did: field -> (old, new), new provenance entries, conflicts to open."""
 
-    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    changes: dict[str, list[Any]] = field(default_factory=dict)  # field -> [old, new], as the change log keeps it
     provenance: dict[str, Provenance] = field(default_factory=dict)
     conflicts: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
 
@@ -89,6 +89,15 @@ def merge_patch(
     """Apply `patch` to a record's current `values` and `provenance`; returns what changed (inputs untouched)."""
     outcome = MergeOutcome()
     ts = iso_utc(patch.source_ts)
+    if not provenance and not values and not patch.cleared:
+        # A record nobody has asserted anything on yet takes every value as it comes (the common backfill case).
+        new_prov: Provenance = [patch.system, ts, run_id]
+        for name, value in patch.values.items():
+            if policy.field(entity, name).strategy == "union":
+                value = sorted({*(value if isinstance(value, list) else [value])})
+            outcome.changes[name] = [None, value]
+            outcome.provenance[name] = new_prov
+        return outcome
     incoming: list[tuple[str, Any]] = list(patch.values.items())
     incoming += [(name, None) for name in patch.cleared if name not in patch.values]
     for name, value in incoming:
@@ -100,7 +109,7 @@ def merge_patch(
             value = sorted({*(value if isinstance(value, list) else [value])})
         current = values.get(name)
         prov = provenance.get(name)
-        new_prov: Provenance = [patch.system, ts, run_id]
+        new_prov = [patch.system, ts, run_id]
         if prov is None:
             _set(outcome, name, current, sorted({*(current or []), *value}) if strategy == "union" else value, new_prov)
             continue
@@ -143,4 +152,4 @@ def _set(outcome: MergeOutcome, name: str, old: Any, new: Any, prov: Provenance)
     else:  # e.g. Decimal('1.0') vs int 1: compare as stored
         changed = value_key(old) != value_key(new)
     if changed:
-        outcome.changes[name] = (old, new)
+        outcome.changes[name] = [old, new]

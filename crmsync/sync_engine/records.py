@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-
-from crmsync.store.types import json_default
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +59,11 @@ class CanonicalPatch:
     deleted: bool = False
 
     def content_hash(self) -> str:
-        """Hash of what the source asserted: equal hashes mean nothing new (or our own echo)."""
-        body = {
-            "v": self.values,
-            "c": sorted(self.cleared),
-            "r": {k: [r.object, r.external_id] for k, r in self.refs.items()},
-            "d": self.deleted,
-        }
-        encoded = json.dumps(body, sort_keys=True, default=json_default, separators=(",", ":"))
-        return hashlib.blake2b(encoded.encode(), digest_size=16).hexdigest()
+        """Hash of what the source asserted: equal hashes mean nothing new (or our own echo).
+
+        repr of sorted items is deterministic for the value types mappings produce (str, int, Decimal, date,
+        datetime, bool, lists of those) and several times cheaper than JSON on the hot path.
+        """
+        body = (sorted(self.values.items()), sorted(self.cleared),
+                sorted((k, r.object, r.external_id) for k, r in self.refs.items()), self.deleted)
+        return hashlib.blake2b(repr(body).encode(), digest_size=16).hexdigest()

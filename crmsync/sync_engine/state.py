@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, select
+from sqlalchemy import Connection, Table, and_, select
 
 from crmsync.mappings.mapper import CUSTOM_PREFIX
-from crmsync.store.models import ENTITY_MODELS, FieldProvenance, mergeable_fields
+from crmsync.store.bulk import insert_rows, update_rows
+from crmsync.store.models import ENTITY_MODELS, FieldProvenance, field_type, mergeable_fields
 from crmsync.sync_engine.identity import chunks
 from crmsync.sync_engine.merge import Provenance
 
@@ -61,45 +62,35 @@ def load_states(conn: Connection, entity: str, ids: Iterable[str]) -> dict[str, 
     return states
 
 
-def _row(fields: list[str], state: RecordState, now: datetime) -> dict[str, Any]:
-    row = {name: state.values.get(name) for name in fields}
-    if "tags" in row and row["tags"] is None:
-        row["tags"] = []
-    row["custom"] = {k[len(CUSTOM_PREFIX):]: v for k, v in state.values.items()
-                     if k.startswith(CUSTOM_PREFIX) and v is not None}
-    row["updated_at"] = now
-    row["deleted_at"] = state.deleted_at
-    return row
-
-
 def write_states(conn: Connection, entity: str, states: dict[str, RecordState], now: datetime) -> None:
     """Insert new records, update changed ones, and keep provenance beside them."""
     table = entity_table(entity)
     fields = sorted(mergeable_fields(entity))
+    list_fields = {name for name in fields if field_type(entity, name) is list}
+    columns = [*fields, "custom", "updated_at", "deleted_at"]
     inserts, updates, prov_inserts, prov_updates = [], [], [], []
     for record_id, state in states.items():
-        if state.is_new:
-            row = _row(fields, state, now)
-            row.update(id=record_id, created_at=now, merged_into=None)
-            inserts.append(row)
-        elif state.dirty:
-            row = _row(fields, state, now)
-            row["b_id"] = record_id
-            updates.append(row)
+        if not (state.is_new or state.dirty or state.provenance_dirty):
+            continue
+        if state.is_new or state.dirty:
+            values = state.values
+            row = [values.get(name) for name in fields]
+            for index, name in enumerate(fields):
+                if row[index] is None and name in list_fields:
+                    row[index] = []
+            custom = {k[len(CUSTOM_PREFIX):]: v for k, v in values.items()
+                      if k.startswith(CUSTOM_PREFIX) and v is not None}
+            row += [custom, now, state.deleted_at]
+            if state.is_new:
+                inserts.append((*row, record_id, now, None))
+            else:
+                updates.append((*row, record_id))
         if state.provenance_dirty:
             if state.had_provenance:
-                prov_updates.append({"b_entity": entity, "b_id": record_id, "fields": state.provenance})
+                prov_updates.append((state.provenance, entity, record_id))
             else:
-                prov_inserts.append({"entity": entity, "canonical_id": record_id, "fields": state.provenance})
-    if inserts:
-        conn.execute(table.insert(), inserts)
-    if updates:
-        conn.execute(table.update().where(table.c.id == bindparam("b_id")), updates)
-    if prov_inserts:
-        conn.execute(PROVENANCE.insert(), prov_inserts)
-    if prov_updates:
-        conn.execute(
-            PROVENANCE.update().where(and_(PROVENANCE.c.entity == bindparam("b_entity"),
-                                           PROVENANCE.c.canonical_id == bindparam("b_id"))),
-            prov_updates,
-        )
+                prov_inserts.append((entity, record_id, state.provenance))
+    insert_rows(conn, table, [*columns, "id", "created_at", "merged_into"], inserts)
+    update_rows(conn, table, columns, ["id"], updates)
+    insert_rows(conn, PROVENANCE, ["entity", "canonical_id", "fields"], prov_inserts)
+    update_rows(conn, PROVENANCE, ["fields"], ["entity", "canonical_id"], prov_updates)

@@ -1,0 +1,64 @@
+"""executemany with each column's own SQLAlchemy bind processor, on plain tuples.
+
+SQLAlchemy's executemany builds and processes a parameter dict per row; on the ingest hot path that cost
+more than the database work. Here the statement is built once per (table, columns), each column's
+processor (UtcDateTime, ExactDecimal, JSON ...) is taken from SQLAlchemy for the connection's dialect, and
+rows go to the driver as tuples. Type handling stays defined once, in the column types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.engine import Dialect
+
+Processor = Callable[[Any], Any] | None
+
+
+@cache
+def _plan(
+    table: Table, columns: tuple[str, ...], keys: tuple[str, ...], dialect: Dialect
+) -> tuple[str, tuple[Processor, ...]]:
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+    if keys:
+        sets = ", ".join(f"{quote(c)} = {mark}" for c in columns)
+        where = " AND ".join(f"{quote(k)} = {mark}" for k in keys)
+        sql = f"UPDATE {quote(table.name)} SET {sets} WHERE {where}"
+    else:
+        names = ", ".join(map(quote, columns))
+        sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join(mark for _ in columns)})"
+    processors = tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in (*columns, *keys))
+    return sql, processors
+
+
+def _execute(conn: Connection, sql: str, processors: tuple[Processor, ...], rows: Sequence[Sequence[Any]]) -> None:
+    active = [(i, p) for i, p in enumerate(processors) if p is not None]
+    if active:
+        processed = []
+        for row in rows:
+            values = list(row)
+            for index, process in active:
+                if values[index] is not None:
+                    values[index] = process(values[index])
+            processed.append(values)
+        rows = processed
+    conn.exec_driver_sql(sql, [tuple(r) for r in rows])
+
+
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """INSERT rows (tuples in `columns` order) in one executemany."""
+    if rows:
+        sql, processors = _plan(table, tuple(columns), (), conn.dialect)
+        _execute(conn, sql, processors, rows)
+
+
+def update_rows(conn: Connection, table: Table, columns: Sequence[str], keys: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> None:
+    """UPDATE rows: each tuple holds `columns` values then `keys` values (the WHERE)."""
+    if rows:
+        sql, processors = _plan(table, tuple(columns), tuple(keys), conn.dialect)
+        _execute(conn, sql, processors, rows)
