@@ -89,7 +89,7 @@ def merge_patch(
     """Apply `patch` to a record's current `values` and `provenance`; returns what changed (inputs untouched)."""
     outcome = MergeOutcome()
     ts = iso_utc(patch.source_ts)
-    if not provenance and not values and not patch.cleared:
+    if not provenance and not values and not patch.cleared and None not in patch.values.values():
         # A record nobody has asserted anything on yet takes every value as it comes (the common backfill case).
         new_prov: Provenance = [patch.system, ts, run_id]
         for name, value in patch.values.items():
