@@ -1,0 +1,81 @@
+"""Write-back through composite sObject Collections: upsert on crmsync_id__c, per-row results, batching,
+update-by-Id for records that came from Salesforce, and whole-request failures."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from salesforce_connector_support import SalesforceOrgAdmin
+
+from crmsync.connectors.base import TransientError, WriteItem
+from crmsync.connectors.salesforce import SalesforceConnector
+
+
+def _lead(index: int, **extra: object) -> WriteItem:
+    return WriteItem(f"canon-{index}", {"LastName": f"Last{index}", "Company": "Acme", **extra})
+
+
+def test_upsert_reports_created_then_updated_with_the_salesforce_ids(
+    org: SalesforceOrgAdmin, connector: SalesforceConnector
+) -> None:
+    created = connector.write("Lead", [_lead(i) for i in range(3)])
+    assert [(r.canonical_id, r.ok, r.created, r.error) for r in created] == [
+        (f"canon-{i}", True, True, None) for i in range(3)
+    ]
+    assert all(r.external_id and r.external_id.startswith("00Q") for r in created)
+    updated = connector.write("Lead", [_lead(i, Title="CTO") for i in range(3)])  # a replayed push
+    assert [(r.ok, r.created, r.external_id) for r in updated] == [(True, False, r.external_id) for r in created]
+    stored = {row["crmsync_id__c"]: row for row in org.records("Lead")}
+    assert len(stored) == 3 and {row["Title"] for row in stored.values()} == {"CTO"}
+    assert stored["canon-1"]["Id"] == created[1].external_id
+
+
+def test_row_errors_are_reported_without_failing_the_batch(
+    org: SalesforceOrgAdmin, connector: SalesforceConnector
+) -> None:
+    items = [_lead(1), WriteItem("canon-2", {"Company": "No Last Name"}), _lead(3, Email="not-an-email"),
+             _lead(4, AnnualRevenue=Decimal("1250.50"))]
+    results = connector.write("Lead", items)
+    assert [r.ok for r in results] == [True, False, False, True]
+    assert results[1].error == "REQUIRED_FIELD_MISSING: Required fields are missing: [LastName]"
+    assert results[2].error is not None and results[2].error.startswith("INVALID_EMAIL_ADDRESS: ")
+    assert not results[1].retryable and not results[2].retryable and results[1].external_id is None
+    assert sorted(row["crmsync_id__c"] for row in org.records("Lead")) == ["canon-1", "canon-4"]
+    assert {row["crmsync_id__c"]: row["AnnualRevenue"] for row in org.records("Lead")}["canon-4"] == 1250.5
+
+
+def test_large_writes_go_in_batches_of_200(org: SalesforceOrgAdmin, connector: SalesforceConnector) -> None:
+    connector.connect()  # log in first, so only the writes are counted below
+    before = org.usage()["used"]
+    results = connector.write("Contact", [WriteItem(f"c-{i}", {"LastName": f"L{i}"}) for i in range(450)])
+    assert org.usage()["used"] - before == 3
+    assert len(results) == 450 and all(r.ok and r.created for r in results)
+    assert [r.canonical_id for r in results] == [f"c-{i}" for i in range(450)]  # input order kept
+
+
+def test_a_record_from_salesforce_is_updated_by_id_not_duplicated(
+    org: SalesforceOrgAdmin, connector: SalesforceConnector
+) -> None:
+    native = org.create("Lead", LastName="Native", Company="C")
+    [first] = connector.write("Lead", [WriteItem("canon-native", {"Title": "VP", "Id": "ignored"}, external_id=native)])
+    assert (first.ok, first.created, first.external_id) == (True, False, native)
+    [again] = connector.write("Lead", [WriteItem("canon-native", {"Title": "SVP"})])  # later push, id forgotten
+    assert (again.ok, again.created, again.external_id) == (True, False, native)
+    [row] = org.records("Lead")
+    assert (row["Id"], row["crmsync_id__c"], row["Title"]) == (native, "canon-native", "SVP")
+    org.admin("DELETE", f"records/Lead/{native}")
+    [gone] = connector.write("Lead", [WriteItem("canon-native", {"Title": "X"}, external_id=native)])
+    assert not gone.ok and gone.error is not None and gone.error.startswith("ENTITY_IS_DELETED: ")
+
+
+def test_whole_request_server_errors_are_retried_then_transient(
+    org: SalesforceOrgAdmin, connector: SalesforceConnector
+) -> None:
+    org.fault(kind="server_error", path="/services/data/*/composite/sobjects/*", count=2)
+    [result] = connector.write("Lead", [_lead(1)])  # two 500s, then the third attempt lands
+    assert result.ok and result.created
+    org.fault(kind="server_error", path="/services/data/*/composite/sobjects/*", count=3)
+    with pytest.raises(TransientError, match="HTTP 500 UNKNOWN_EXCEPTION"):
+        connector.write("Lead", [_lead(2)])
+    assert [row["crmsync_id__c"] for row in org.records("Lead")] == ["canon-1"]
