@@ -34,8 +34,13 @@ class SeedPools:
         self.sentences = [fake.sentence(nb_words=8) for _ in range(POOL_SIZE // 4)]
 
 
+# Assigned US area codes: a random 3-digit code is often unassigned, and crmsync (rightly) rejects those.
+AREA_CODES = (201, 202, 206, 212, 213, 305, 312, 404, 415, 503, 512, 602, 617, 646, 702, 713, 720, 808, 917, 972)
+
+
 def _phone(rng: random.Random) -> str:
-    return f"({rng.randint(201, 989)}) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
+    exchange = rng.choice([n for n in range(201, 1000) if n % 100 != 11 and n != 555])
+    return f"({rng.choice(AREA_CODES)}) {exchange}-{rng.randint(0, 9999):04d}"
 
 
 class SeedGenerator:
