@@ -12,6 +12,7 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 
 from crmsync.config.policy import MergePolicy
+from crmsync.errors import CrmsyncError
 from crmsync.mappings.loader import load_mappings
 from crmsync.store import db
 from crmsync.store.models import Conflict, ExternalRef, FieldProvenance, Lead, RecordError
@@ -38,6 +39,43 @@ def bundled_records(system: str) -> list[SourceRecord]:
     ]
 
 
+def salesforce_sandbox_pages(console: Console) -> list[list[SourceRecord]]:
+    """The bundled Salesforce people, created in a sandbox org as its users would (at their own times on the
+    sandbox clock), then read back through the Salesforce connector over HTTPS, as a real sync does."""
+    from crmsync.connectors.salesforce import SalesforceConnector, SalesforceSettings
+    from crmsync.sandbox import SandboxRunner
+
+    items = json.loads((DATA_DIR / "salesforce.json").read_text(encoding="utf-8"))
+    with SandboxRunner(["salesforce"]) as runner:
+        endpoint = runner.endpoints["salesforce"]
+        with endpoint.requests_session() as admin:
+
+            def as_user(path: str, body: dict[str, Any]) -> None:
+                response = admin.post(f"{endpoint.base_url}/__sandbox/{path}", json=body)
+                if response.status_code >= 300:
+                    raise CrmsyncError(f"the demo's sandbox org refused {path}: {response.text}")
+
+            # The org's admin adds the custom field the demo people use, as a Salesforce admin would.
+            as_user("fields", {"object": "Lead", "name": "Rating__c", "label": "Rating"})
+            for item in items:
+                moment = datetime.fromisoformat(item["modified_at"]).isoformat()
+                as_user("clock/set", {"now": moment, "freeze": True})
+                as_user(f"records/{item['object']}", {k: v for k, v in item["record"].items() if k != "Id"})
+        credentials = endpoint.credentials
+        connector = SalesforceConnector(SalesforceSettings(
+            login_url=endpoint.base_url, client_id=credentials["client_id"],
+            client_secret=credentials["client_secret"], username=credentials["username"],
+            password=credentials["password"], ca_bundle=endpoint.ca_bundle, lookback_seconds=0,
+        ), name="salesforce")
+        try:
+            pages = [page.records for page in connector.read("Lead", None)]
+        finally:
+            connector.close()
+    console.print(f"Salesforce sandbox org at {endpoint.base_url}: read {sum(map(len, pages))} leads through "
+                  "simple-salesforce over HTTPS.")
+    return pages
+
+
 def run_demo(database: Path, console: Console) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
@@ -46,10 +84,13 @@ def run_demo(database: Path, console: Console) -> None:
     db.upgrade(engine)
     ingestor = Ingestor(engine, load_mappings(), DEMO_POLICY)
     console.rule("[bold]crmsync demo[/bold]: three systems, one canonical store")
+    console.print("HubSpot and Zoho still come from bundled records until their sandbox connectors land.")
     summary = Table("run", "system", "read", "created", "updated", "unchanged", "conflicts", "failed",
                     title="Ingest runs (mapping -> identity -> merge -> store)")
+    salesforce = [record for page in salesforce_sandbox_pages(console) for record in page]
     for system in ("salesforce", "hubspot", "zoho", "hubspot"):
-        result = ingestor.ingest_page(bundled_records(system), run_id=new_id())
+        records = salesforce if system == "salesforce" else bundled_records(system)
+        result = ingestor.ingest_page(records, run_id=new_id())
         _summary_row(summary, system, result)
     console.print(summary)
     console.print("The second HubSpot run re-reads the same records: nothing changes (content hash per ref).\n")
