@@ -7,7 +7,8 @@ record and an identity Conflict lists the candidates for a person to decide.
 
 from __future__ import annotations
 
-import uuid
+import secrets
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,13 @@ REF: Table = ExternalRef.__table__  # type: ignore[assignment]
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    """A 32-hex canonical id laid out like UUIDv7: 48 bits of milliseconds, then 80 random bits.
+
+    Time-ordered ids keep inserts at the right edge of every B-tree keyed by canonical id (entity primary
+    keys, provenance, refs and change log by record); random UUID4s scattered each page's writes over the whole
+    index and made commits the most expensive step of a backfill.
+    """
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
