@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-import requests
+from sandbox_support import SalesforceSandbox
 
 from crmsync.connectors.base import StreamPage
 from crmsync.connectors.salesforce import SalesforceSettings
-from crmsync.sandbox import SandboxEndpoint
 
 # Fast and deterministic: tiny backoffs, no Bulk unless a test asks, no lookback unless a test asks.
 TEST_DEFAULTS: dict[str, Any] = {
@@ -24,21 +22,8 @@ TEST_DEFAULTS: dict[str, Any] = {
 }
 
 
-@dataclass
-class SalesforceOrgAdmin:
+class SalesforceOrgAdmin(SalesforceSandbox):
     """The running emulator's admin API (`/__sandbox/...`): plays the users and the platform of the org."""
-
-    endpoint: SandboxEndpoint
-    http: requests.Session
-
-    @property
-    def base_url(self) -> str:
-        return self.endpoint.base_url
-
-    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, f"{self.base_url}/__sandbox/{path}", **kwargs)
-        assert response.status_code < 300, response.text
-        return response.json() if response.content else None
 
     def create(self, object_name: str, **fields: Any) -> str:
         return str(self.admin("POST", f"records/{object_name}", json=fields)["Id"])

@@ -6,10 +6,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from salesforce_connector_support import SalesforceOrgAdmin
+from sandbox_support import LocalListener
 
 from crmsync.connectors.salesforce import (
     OutboundMessageError,
@@ -22,43 +22,25 @@ from crmsync.connectors.salesforce import (
 from crmsync.sandbox.salesforce.outbound import is_ack
 
 
-class OutboundListener:
+class OutboundListener(LocalListener):
     """What the HTTP route will do later: parse with the connector, answer the Ack (or 400 when refused)."""
 
     def __init__(self, connector: SalesforceConnector) -> None:
         self.bodies: list[bytes] = []
         self.notifications: list[OutboundNotification] = []
         self.received = threading.Event()
-        listener = self
+        self.connector = connector
+        super().__init__(self._respond, path="/webhooks/salesforce")
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                listener.bodies.append(body)
-                try:
-                    listener.notifications += connector.parse_outbound(body)
-                    status, reply = 200, ack_response()
-                except OutboundMessageError as exc:
-                    status, reply = 400, str(exc).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-                listener.received.set()
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/salesforce"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+    def _respond(self, body: bytes) -> tuple[int, bytes]:
+        self.bodies.append(body)
+        try:
+            self.notifications += self.connector.parse_outbound(body)
+            status, reply = 200, ack_response()
+        except OutboundMessageError as exc:
+            status, reply = 400, str(exc).encode()
+        self.received.set()
+        return status, reply
 
 
 @pytest.fixture

@@ -5,11 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from defusedxml import ElementTree
-from sandbox_support import SalesforceSandbox
+from sandbox_support import LocalListener, SalesforceSandbox
 from simple_salesforce import Salesforce
 
 SOAPENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -23,41 +22,19 @@ ACK = (
 )
 
 
-class Listener:
-    """A tiny HTTP listener that fails a scripted number of times, then acknowledges."""
+class Listener(LocalListener):
+    """Fails a scripted number of times, then acknowledges."""
 
     def __init__(self, failures: list[tuple[int, str]]) -> None:
         self.failures = list(failures)
-        self.requests: list[tuple[dict[str, str], bytes]] = []
         self.acked = threading.Event()
-        listener = self
+        super().__init__(self._respond, path="/salesforce/outbound")
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                listener.requests.append((dict(self.headers), body))
-                status, reply = listener.failures.pop(0) if listener.failures else (200, ACK)
-                payload = reply.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-                if reply == ACK and status == 200:
-                    listener.acked.set()
-
-            def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/salesforce/outbound"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+    def _respond(self, _body: bytes) -> tuple[int, bytes]:
+        status, reply = self.failures.pop(0) if self.failures else (200, ACK)
+        if reply == ACK and status == 200:
+            self.acked.set()
+        return status, reply.encode()
 
 
 @pytest.fixture

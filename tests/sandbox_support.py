@@ -1,8 +1,11 @@
-"""Helpers shared by the sandbox tests (kept out of conftest so test modules can import them)."""
+"""Helpers shared by the sandbox and connector tests (kept out of conftest so test modules can import them)."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import requests
@@ -48,3 +51,43 @@ def error_code(exc: BaseException) -> str:
     """The first errorCode of a simple-salesforce exception's JSON array body."""
     content = exc.content  # type: ignore[attr-defined]
     return str(content[0]["errorCode"])
+
+
+Responder = Callable[[bytes], tuple[int, bytes]]
+
+
+class LocalListener:
+    """A loopback HTTP listener standing in for crmsync's receiver: `respond(body)` decides each answer.
+
+    Every request is kept as (headers, body); `answered` is set after each response.
+    """
+
+    def __init__(self, respond: Responder, path: str = "/listener") -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.answered = threading.Event()
+        listener = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                listener.requests.append((dict(self.headers), body))
+                status, reply = respond(body)
+                self.send_response(status)
+                self.send_header("Content-Type", "text/xml; charset=utf-8")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+                listener.answered.set()
+
+            def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
