@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import and_, select
 
-from crmsync.config.settings import Settings, load_settings
-from crmsync.errors import CrmsyncError, NotFoundError
+from crmsync.commands import runs
+from crmsync.commands.common import _state, console, err_console, friendly_errors, settings, store
+from crmsync.commands.state import init, outbox_app, status
+from crmsync.errors import NotFoundError
 from crmsync.mappings.loader import check_mappings
 from crmsync.store import db
 from crmsync.store.models import Conflict, ExternalRef, FieldProvenance, Lead
@@ -28,28 +27,12 @@ app.add_typer(db_app, name="db")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(conflicts_app, name="conflicts")
 app.add_typer(records_app, name="records")
-
-console = Console()
-err_console = Console(stderr=True)
-_state: dict[str, Any] = {"debug": False, "config": None}
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly_errors(fn: F) -> F:
-    """Turn CrmsyncError into one line on stderr and exit 1; --debug shows the traceback instead."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CrmsyncError as exc:
-            if _state["debug"]:
-                raise
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
-
+app.add_typer(outbox_app, name="outbox")
+app.command("init")(init)
+app.command("backfill")(runs.backfill)
+app.command("sync")(runs.sync)
+app.command("serve")(runs.serve)
+app.command("status")(status)
 
 @app.callback()
 def main(
@@ -57,17 +40,6 @@ def main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     _state.update(config=config, debug=debug)
-
-
-def settings() -> Settings:
-    return load_settings(_state["config"])
-
-
-def store() -> Engine:
-    """The configured store, refusing one that `crmsync db upgrade` has not brought to the current schema."""
-    engine = db.make_engine(settings().database_url)
-    db.require_current_schema(engine)
-    return engine
 
 
 @db_app.command("upgrade")

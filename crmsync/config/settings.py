@@ -10,15 +10,33 @@ import os
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from crmsync.config.connections import ConnectionConfig, expand_env
 from crmsync.config.policy import MergePolicy
-from crmsync.errors import ConfigError
+from crmsync.errors import ConfigError, NotFoundError
 from crmsync.sync_engine.identity import DEFAULT_MATCH_KEYS
 
 DEFAULT_DATABASE_URL = "sqlite:///crmsync.db"
 CONFIG_ENV = "CRMSYNC_CONFIG"
 DATABASE_URL_ENV = "CRMSYNC_DATABASE_URL"
+
+
+class OutboxSettings(BaseModel):
+    """Write-back: how many items one push carries, how often a failing item is tried before it is a dead
+    letter, and the backoff between tries."""
+
+    model_config = ConfigDict(extra="forbid")
+    batch_size: int = Field(default=200, ge=1, le=1000)
+    max_attempts: int = Field(default=5, ge=1)
+    retry_initial_seconds: float = Field(default=30.0, ge=0)
+    retry_max_seconds: float = Field(default=3600.0, ge=0)
+    interval_seconds: float = Field(default=30.0, gt=0)  # how often `serve` drains the outbox
+
+
+class BackfillSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    window_days: float = Field(default=30.0, gt=0)  # long ranges are sliced into windows this wide
 
 
 class Settings(BaseModel):
@@ -29,6 +47,25 @@ class Settings(BaseModel):
     merge: MergePolicy = Field(default_factory=MergePolicy)
     # Match keys tried in order for records with no ExternalRef yet, per entity.
     identity: dict[str, list[str]] = Field(default_factory=lambda: {k: list(v) for k, v in DEFAULT_MATCH_KEYS.items()})
+    connections: list[ConnectionConfig] = Field(default_factory=list)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    backfill: BackfillSettings = Field(default_factory=BackfillSettings)
+    config_file: Path | None = Field(default=None, exclude=True)  # where these settings came from
+
+    @model_validator(mode="after")
+    def _unique_connection_names(self) -> Settings:
+        names = [c.name for c in self.connections]
+        doubles = sorted({n for n in names if names.count(n) > 1})
+        if doubles:
+            raise ValueError(f"connection names must be unique; repeated: {', '.join(doubles)}")
+        return self
+
+    def connection(self, name: str) -> ConnectionConfig:
+        for config in self.connections:
+            if config.name == name:
+                return config
+        known = ", ".join(c.name for c in self.connections) or "none configured"
+        raise NotFoundError(f"no connection named {name!r} in the configuration (connections: {known})")
 
 
 def config_path(explicit: Path | None) -> Path | None:
@@ -54,14 +91,33 @@ def load_settings(explicit: Path | None = None) -> Settings:
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must hold a mapping of settings at the top level")
         raw = loaded or {}
+    raw = expand_env(raw)
     if os.environ.get(DATABASE_URL_ENV):
         raw["database_url"] = os.environ[DATABASE_URL_ENV]
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
         where = str(path) if path else "settings"
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"{_key_path(raw, e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{where}: {problems}") from None
-    if settings.mapping_dir is not None and path is not None and not settings.mapping_dir.is_absolute():
-        settings.mapping_dir = path.parent / settings.mapping_dir
+    if path is not None:  # relative paths in the file are relative to the file
+        if settings.mapping_dir is not None and not settings.mapping_dir.is_absolute():
+            settings.mapping_dir = path.parent / settings.mapping_dir
+        for connection in settings.connections:
+            for key in ("mapping_dir", "ca_bundle"):
+                value = getattr(connection, key)
+                if value is not None and not value.is_absolute():
+                    setattr(connection, key, path.parent / value)
+    settings.config_file = path
     return settings
+
+
+def _key_path(raw: dict[str, object], loc: tuple[int | str, ...]) -> str:
+    """`connections[sf-eu].credentials.client_id` rather than `connections.0.credentials.client_id`."""
+    parts = [str(part) for part in loc]
+    connections = raw.get("connections")
+    if len(loc) > 1 and loc[0] == "connections" and isinstance(loc[1], int) and isinstance(connections, list):
+        entry = connections[loc[1]] if loc[1] < len(connections) else None
+        name = entry.get("name") if isinstance(entry, dict) else None
+        parts[:2] = [f"connections[{name if name else loc[1]}]"]
+    return ".".join(parts) or "(top)"

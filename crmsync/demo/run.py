@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,20 +13,27 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 
 from crmsync.config.policy import MergePolicy
+from crmsync.config.settings import Settings
+from crmsync.demo.orgs import DemoOrgs
 from crmsync.errors import CrmsyncError
-from crmsync.mappings.loader import load_mappings
 from crmsync.store import db
 from crmsync.store.models import Conflict, ExternalRef, FieldProvenance, Lead, RecordError
+from crmsync.store.tokens import NoTokenStore
+from crmsync.sync_engine import outbox
 from crmsync.sync_engine.identity import new_id
-from crmsync.sync_engine.ingest import Ingestor, PageResult
+from crmsync.sync_engine.ingest import Ingestor
+from crmsync.sync_engine.outbox import outbox_hook
 from crmsync.sync_engine.records import SourceRecord
+from crmsync.sync_engine.runner import SyncRunner
+from crmsync.sync_engine.workspace import Workspace
+from crmsync.sync_engine.writeback import OutboxDrainer
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 ID_FIELDS = {"salesforce": "Id", "hubspot": "id", "zoho": "id"}
 
 # Salesforce is trusted most for e-mail; lead status is for a person to decide; tags accumulate.
 DEMO_POLICY = MergePolicy.model_validate({
-    "system_priority": ["salesforce", "hubspot", "zoho"],
+    "system_priority": ["salesforce", "salesforce-emea", "hubspot", "zoho"],
     "entities": {"lead": {"email": "priority", "lead_status": "manual", "tags": "union"}},
 })
 
@@ -39,61 +47,38 @@ def bundled_records(system: str) -> list[SourceRecord]:
     ]
 
 
-def salesforce_sandbox_pages(console: Console) -> list[list[SourceRecord]]:
-    """The bundled Salesforce people, created in a sandbox org as its users would (at their own times on the
-    sandbox clock), then read back through the Salesforce connector over HTTPS, as a real sync does."""
-    from crmsync.connectors.salesforce import SalesforceConnector, SalesforceSettings
-    from crmsync.sandbox import SandboxRunner
-
-    items = json.loads((DATA_DIR / "salesforce.json").read_text(encoding="utf-8"))
-    with SandboxRunner(["salesforce"]) as runner:
-        endpoint = runner.endpoints["salesforce"]
-        with endpoint.requests_session() as admin:
-
-            def as_user(path: str, body: dict[str, Any]) -> None:
-                response = admin.post(f"{endpoint.base_url}/__sandbox/{path}", json=body)
-                if response.status_code >= 300:
-                    raise CrmsyncError(f"the demo's sandbox org refused {path}: {response.text}")
-
-            # The org's admin adds the custom field the demo people use, as a Salesforce admin would.
-            as_user("fields", {"object": "Lead", "name": "Rating__c", "label": "Rating"})
-            for item in items:
-                moment = datetime.fromisoformat(item["modified_at"]).isoformat()
-                as_user("clock/set", {"now": moment, "freeze": True})
-                as_user(f"records/{item['object']}", {k: v for k, v in item["record"].items() if k != "Id"})
-        credentials = endpoint.credentials
-        connector = SalesforceConnector(SalesforceSettings(
-            login_url=endpoint.base_url, client_id=credentials["client_id"],
-            client_secret=credentials["client_secret"], username=credentials["username"],
-            password=credentials["password"], ca_bundle=endpoint.ca_bundle, lookback_seconds=0,
-        ), name="salesforce")
-        try:
-            pages = [page.records for page in connector.read("Lead", None)]
-        finally:
-            connector.close()
-    console.print(f"Salesforce sandbox org at {endpoint.base_url}: read {sum(map(len, pages))} leads through "
-                  "simple-salesforce over HTTPS.")
-    return pages
-
-
 def run_demo(database: Path, console: Console) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{database}"
+    console.rule("[bold]crmsync demo[/bold]: three systems, one canonical store")
+    console.print("Two sandbox Salesforce orgs run on loopback (HTTPS); HubSpot and Zoho still come from bundled "
+                  "records until their sandbox connectors land.")
+    runs = Table("run", "source", "read", "created", "updated", "unchanged", "conflicts", "failed", "queued",
+                 title="Runs (mapping -> identity -> merge -> store -> outbox)")
     engine = db.make_engine(url)
     db.upgrade(engine)
-    ingestor = Ingestor(engine, load_mappings(), DEMO_POLICY)
-    console.rule("[bold]crmsync demo[/bold]: three systems, one canonical store")
-    console.print("HubSpot and Zoho still come from bundled records until their sandbox connectors land.")
-    summary = Table("run", "system", "read", "created", "updated", "unchanged", "conflicts", "failed",
-                    title="Ingest runs (mapping -> identity -> merge -> store)")
-    salesforce = [record for page in salesforce_sandbox_pages(console) for record in page]
-    for system in ("salesforce", "hubspot", "zoho", "hubspot"):
-        records = salesforce if system == "salesforce" else bundled_records(system)
-        result = ingestor.ingest_page(records, run_id=new_id())
-        _summary_row(summary, system, result)
-    console.print(summary)
-    console.print("The second HubSpot run re-reads the same records: nothing changes (content hash per ref).\n")
+    with DemoOrgs() as orgs:
+        settings = Settings.model_validate({"database_url": url, "merge": DEMO_POLICY.model_dump(),
+                                            "connections": orgs.connections()})
+        workspace = Workspace(settings, engine, token_store=NoTokenStore())
+        try:
+            backfill = SyncRunner(workspace, "salesforce").backfill()
+            _run_row(runs, "salesforce backfill", backfill.totals())
+            for system in ("hubspot", "zoho", "hubspot"):
+                run_id = new_id()
+                ingestor = Ingestor(engine, workspace.mappings_for("salesforce"), settings.merge)
+                ingestor.page_hooks.append(outbox_hook(workspace.routes, run_id))
+                _run_row(runs, f"{system} (bundled)", ingestor.ingest_page(bundled_records(system), run_id).counts)
+            console.print(runs)
+            console.print("The second HubSpot run re-reads the same records: nothing changes (content hash per ref).")
+            _print_push(console, OutboxDrainer(workspace).drain())
+            for item in outbox.list_items(engine, "dead"):
+                console.print(f"  dead letter {item['id']} ({item['target']}, lead {item['canonical_id'][:8]}): "
+                              f"{item['last_error']}; see `crmsync outbox list --dead`", highlight=False)
+            _show_change_arriving(console, orgs, workspace)
+        finally:
+            workspace.close()
     _show_leads(engine, console)
     _show_conflicts(engine, console)
     _show_errors(engine, console)
@@ -102,11 +87,36 @@ def run_demo(database: Path, console: Console) -> None:
     console.print(f"        CRMSYNC_DATABASE_URL={url} crmsync conflicts list")
 
 
-def _summary_row(table: Table, system: str, result: PageResult) -> None:
-    c = result.counts
-    table.add_row(str(table.row_count + 1), system, *(str(c[k]) for k in (
-        "read", "created", "updated", "unchanged", "conflicts", "failed")))
+def _show_change_arriving(console: Console, orgs: DemoOrgs, workspace: Workspace) -> None:
+    """A user edits Ada in the first org; an incremental pass carries it to the second org."""
+    email = "ada@analytical.io"
+    ada, copy = orgs.lead("salesforce", email), orgs.lead("salesforce-emea", email)
+    if ada is None or copy is None:
+        raise CrmsyncError("the demo lost Ada Lovelace on the way to salesforce-emea; see `crmsync outbox list`")
+    orgs.admin("salesforce", "PATCH", f"records/Lead/{ada['Id']}", {"Title": "Chief Analyst"})
+    console.print(f"\nA user of org [bold]salesforce[/bold] changes Ada's title {ada['Title']!r} -> 'Chief Analyst'; "
+                  f"salesforce-emea still says {copy['Title']!r}.", highlight=False)
+    passes = Table("pass", "read", "updated", "unchanged", "queued", title="Incremental passes (crmsync sync --once)")
+    for name in ("salesforce", "salesforce-emea"):
+        totals = SyncRunner(workspace, name).incremental().totals()
+        passes.add_row(name, *(str(totals[k]) for k in ("read", "updated", "unchanged", "queued")))
+        _print_push(console, OutboxDrainer(workspace).drain())
+    console.print(passes)
+    arrived = orgs.lead("salesforce-emea", email) or {}
+    console.print(f"salesforce-emea now says {arrived.get('Title')!r}; reading our own writes back changed nothing "
+                  "(echo suppression).\n", highlight=False)
 
+
+def _print_push(console: Console, results: dict[str, Any]) -> None:
+    for target, counts in results.items():
+        if counts:
+            shown = ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
+            console.print(f"write-back to {target}: {shown}", highlight=False)
+
+
+def _run_row(table: Table, source: str, counts: Mapping[str, int]) -> None:
+    table.add_row(str(table.row_count + 1), source, *(str(counts.get(k, 0)) for k in (
+        "read", "created", "updated", "unchanged", "conflicts", "failed", "queued")))
 
 def _show_leads(engine: Engine, console: Console) -> None:
     with engine.connect() as conn:

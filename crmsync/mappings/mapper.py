@@ -114,6 +114,14 @@ class ObjectMapper:
         mapped |= {id_field} | ({modified_field} if modified_field else set()) | set(custom.exclude if custom else ())
         self._not_custom = frozenset(mapped)
         self._cleared_targets = {s: rule.targets for rule in in_rules for s in rule.sources}
+        self._out_targets = frozenset(t for rule in out_rules for t in rule.targets)
+
+    def writes_back(self, target: str) -> bool:
+        """True when a write-back to this object carries canonical field `target`."""
+        if target in self._out_targets:
+            return True
+        return (self._custom_out and target.startswith(CUSTOM_PREFIX)
+                and self._is_custom(target[len(CUSTOM_PREFIX):]))
 
     def _is_custom(self, name: str) -> bool:
         assert self._custom is not None
@@ -169,6 +177,7 @@ class ObjectMapper:
             cleared=self._cleared(record, values),
             refs=refs,
             deleted=record.deleted,
+            written_back=self.writes_back if self._out or self._custom_out else None,
         )
 
     def _cleared(self, record: SourceRecord, values: dict[str, Any]) -> frozenset[str]:

@@ -232,6 +232,47 @@ class RecordError(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
+class OutboxItem(SQLModel, table=True):
+    """A canonical record a target connection needs, coalesced: one row per (target, entity, record) however
+    many changes came in meanwhile. `status` is pending or dead (a dead letter after `attempts` failures)."""
+
+    __tablename__ = "outbox_item"
+    __table_args__ = (
+        UniqueConstraint("target", "entity", "canonical_id", name="uq_outbox_item_record"),
+        Index("ix_outbox_item_due", "target", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    target: str = Field(max_length=64)  # the connection to push to
+    entity: str = Field(max_length=32)
+    canonical_id: str = Field(max_length=32)
+    source: str | None = Field(default=None, max_length=64)  # the connection whose change caused it
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = _ts(nullable=False)
+    last_error: str | None = None
+    run_id: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)
+
+
+class ConnectionToken(SQLModel, table=True):
+    """OAuth tokens crmsync obtained for a connection, encrypted (Fernet) with CRMSYNC_SECRET_KEY."""
+
+    __tablename__ = "connection_token"
+    connection: str = Field(primary_key=True, max_length=64)
+    ciphertext: str
+    updated_at: datetime = _ts(nullable=False)
+
+
+class RunLease(SQLModel, table=True):
+    """Who runs a connection right now: two schedulers (or a scheduler and `crmsync sync`) never overlap."""
+
+    __tablename__ = "run_lease"
+    connection: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=64)
+    expires_at: datetime = _ts(nullable=False)
+
+
 ENTITY_MODELS: dict[str, type[EntityBase]] = {
     "lead": Lead,
     "company": Company,

@@ -8,7 +8,7 @@ A record that fails mapping is stored as a RecordError with its payload and the 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -75,6 +75,9 @@ class Ingestor:
         self.mappings = mappings
         self.policy = CompiledPolicy(policy)
         self.match_keys = dict(DEFAULT_MATCH_KEYS if match_keys is None else match_keys)
+        # Called inside each page's transaction after the records are applied (the outbox enqueues here,
+        # so a change and the push it needs commit together).
+        self.page_hooks: list[Callable[[Connection, PageResult], None]] = []
 
     def ingest_page(
         self,
@@ -109,6 +112,8 @@ class Ingestor:
                     _PageApplier(self, conn, entity, run_id, now, result).apply(by_entity[entity])
                 if result.errors:
                     conn.execute(RECORD_ERROR.insert(), result.errors)
+                for hook in self.page_hooks:
+                    hook(conn, result)
                 if checkpoint is not None:
                     save_checkpoint(conn, checkpoint, run_id, now)
             except BaseException:
@@ -164,6 +169,9 @@ class _PageApplier:
             if ref and ref.deleted == patch.deleted and content_hash in (ref.seen_hash, ref.pushed_hash):
                 self.result.counts["unchanged"] += 1
                 continue
+            if ref and ref.pushed_hash and not patch.deleted and patch.echo_hash() == ref.pushed_hash:
+                # What we pushed came back, plus fields we never write (owner ...): only those are news.
+                patch.without_written_back()
             todo.append((patch, key, content_hash))
         unlinked: dict[RefKey, CanonicalPatch] = {}
         for patch, key, _ in todo:

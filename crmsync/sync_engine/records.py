@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -57,6 +57,8 @@ class CanonicalPatch:
     cleared: frozenset[str] = frozenset()
     refs: dict[str, RefValue] = field(default_factory=dict)
     deleted: bool = False
+    # Which canonical fields a write-back to this source object carries (None: it is never written back).
+    written_back: Callable[[str], bool] | None = None
 
     def content_hash(self) -> str:
         """Hash of what the source asserted: equal hashes mean nothing new (or our own echo).
@@ -67,3 +69,20 @@ class CanonicalPatch:
         body = (sorted(self.values.items()), sorted(self.cleared),
                 sorted((k, r.object, r.external_id) for k, r in self.refs.items()), self.deleted)
         return hashlib.blake2b(repr(body).encode(), digest_size=16).hexdigest()
+
+    def echo_hash(self) -> str | None:
+        """Hash of only the fields a write-back carries: what we pushed, read back, hashes the same."""
+        keep = self.written_back
+        if keep is None:
+            return None
+        body = (sorted((k, v) for k, v in self.values.items() if keep(k)), sorted(k for k in self.cleared if keep(k)),
+                sorted((k, r.object, r.external_id) for k, r in self.refs.items() if keep(k)), self.deleted)
+        return hashlib.blake2b(repr(body).encode(), digest_size=16).hexdigest()
+
+    def without_written_back(self) -> None:
+        """Drop the fields a write-back carries (they are our own echo); what is left is the source's news."""
+        keep = self.written_back
+        if keep is not None:
+            self.values = {k: v for k, v in self.values.items() if not keep(k)}
+            self.cleared = frozenset(k for k in self.cleared if not keep(k))
+            self.refs = {k: r for k, r in self.refs.items() if not keep(k)}

@@ -34,6 +34,7 @@ from crmsync.connectors.salesforce.streams import (
     same_salesforce_id,
 )
 from crmsync.connectors.salesforce.writer import SalesforceWriter
+from crmsync.store.tokens import TokenStore
 from crmsync.sync_engine.records import SourceRecord
 
 __all__ = [
@@ -52,9 +53,10 @@ class SalesforceConnector:
                               Capability.WRITE_BACK, Capability.WEBHOOKS})
 
     def __init__(self, settings: SalesforceSettings, *, name: str = "salesforce",
-                 source_fields: Mapping[str, Sequence[str]] | None = None) -> None:
+                 source_fields: Mapping[str, Sequence[str]] | None = None,
+                 token_store: TokenStore | None = None) -> None:
         self.name, self.settings = name, settings
-        self.client = SalesforceClient(settings, name)
+        self.client = SalesforceClient(settings, name, token_store)
         self.skipped_own_changes: Counter[str] = Counter()  # per stream: our own writes read back and dropped
         self._reader = StreamReader(self.client, source_fields or mapped_source_fields(), name,
                                     self.skipped_own_changes)
@@ -105,6 +107,11 @@ class SalesforceConnector:
                             self.name, stream, exc)
         log.info("salesforce %s: reading %s through REST query", self.name, stream)
         yield from self._reader.rest_pages(window)
+
+    def count(self, stream: str, *, since: datetime | None = None, until: datetime | None = None) -> int:
+        """How many records a read of [since, until) would deliver (for progress bars and plans)."""
+        self._check_stream(stream)
+        return self._reader.count(Window(stream, since, until, Watermark()))
 
     def _use_bulk(self, window: Window) -> bool:
         threshold = self.settings.bulk_threshold

@@ -30,6 +30,7 @@ from tenacity import (
 from crmsync.connectors.base import AuthenticationError, ConnectorError, TransientError
 from crmsync.connectors.salesforce.quota import ApiUsageMeter
 from crmsync.connectors.salesforce.settings import SalesforceSettings
+from crmsync.store.tokens import TokenStore
 
 log = logging.getLogger("crmsync.connectors.salesforce")
 
@@ -54,8 +55,19 @@ def first_error(content: Any) -> tuple[str, str]:
     return "", str(content)[:300]
 
 
-def _is_server_error(response: requests.Response) -> bool:
-    return response.status_code >= 500
+def _is_retryable_status(response: requests.Response) -> bool:
+    # 429 is not Salesforce's own limit signal (that is 403 REQUEST_LIMIT_EXCEEDED), but gateways and proxies
+    # in front of an org answer it with Retry-After; it is worth waiting for, like a 5xx.
+    return response.status_code >= 500 or response.status_code == 429
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """Retry-After in seconds (the delta form; an HTTP date is rare from these APIs and ignored)."""
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _give_back_last_outcome(state: RetryCallState) -> Any:
@@ -66,7 +78,7 @@ def _give_back_last_outcome(state: RetryCallState) -> Any:
 class SalesforceHttp(requests.Session):
     """The `requests.Session` handed to simple-salesforce; also performs the OAuth token calls."""
 
-    def __init__(self, settings: SalesforceSettings, connection: str) -> None:
+    def __init__(self, settings: SalesforceSettings, connection: str, token_store: TokenStore | None = None) -> None:
         super().__init__()
         if settings.ca_bundle is not None:
             # With trust_env on, REQUESTS_CA_BUNDLE silently overrides `verify`; a configured CA must win.
@@ -76,18 +88,38 @@ class SalesforceHttp(requests.Session):
         self.usage = ApiUsageMeter(settings.quota_reserve, connection)
         self.identity: OrgIdentity | None = None
         self.logins = 0  # token grants made, for operators and tests
+        self.token_store = token_store
         self._access_token: str | None = None
         self._api_prefix: str | None = None
+        self._restore_token()
+
+    def _restore_token(self) -> None:
+        """Reuse the token a previous run obtained (a 401 still refreshes it once)."""
+        stored = self.token_store.load(self.connection) if self.token_store else None
+        if not stored or stored.get("token_url") != self.settings.token_url:
+            return
+        self._adopt(stored)
 
     def _retrying(self) -> Retrying:
         settings = self.settings
         return Retrying(
             stop=stop_after_attempt(settings.max_attempts),
-            wait=wait_exponential(multiplier=settings.retry_initial_seconds, max=settings.retry_max_seconds),
-            retry=retry_if_exception_type(RETRYABLE_EXCEPTIONS) | retry_if_result(_is_server_error),
+            wait=self._wait,
+            retry=retry_if_exception_type(RETRYABLE_EXCEPTIONS) | retry_if_result(_is_retryable_status),
             retry_error_callback=_give_back_last_outcome,
             before_sleep=self._log_retry,
         )
+
+    def _wait(self, state: RetryCallState) -> float:
+        """The server's Retry-After when it sent one (capped), else exponential backoff."""
+        settings = self.settings
+        outcome = state.outcome
+        if outcome is not None and not outcome.failed:
+            asked = retry_after_seconds(outcome.result())
+            if asked is not None:
+                return min(asked, settings.retry_max_seconds)
+        backoff = wait_exponential(multiplier=settings.retry_initial_seconds, max=settings.retry_max_seconds)
+        return float(backoff(state))
 
     def _log_retry(self, state: RetryCallState) -> None:
         outcome = state.outcome
@@ -133,13 +165,21 @@ class SalesforceHttp(requests.Session):
                 f"client_secret and the {'refresh_token' if grant == 'refresh_token' else 'username/password'} "
                 f"of this connection, and that the connected app allows the {grant} flow"
             )
-        *_, org_id, user_id = str(body.get("id", "//")).rstrip("/").split("/")
-        instance_url = str(body["instance_url"]).rstrip("/")
-        self.identity = OrgIdentity(org_id, user_id, instance_url)
-        self._access_token = str(body["access_token"])
-        self._api_prefix = instance_url + "/services/"
+        identity = self._adopt(body)
         self.logins += 1
-        log.info("salesforce %s: logged in with the %s grant (org %s)", self.connection, grant, org_id)
+        if self.token_store is not None:
+            self.token_store.save(self.connection, {
+                "token_url": settings.token_url, "access_token": body["access_token"],
+                "instance_url": body["instance_url"], "id": body.get("id", "")})
+        log.info("salesforce %s: logged in with the %s grant (org %s)", self.connection, grant, identity.org_id)
+        return identity
+
+    def _adopt(self, token: dict[str, Any]) -> OrgIdentity:
+        *_, org_id, user_id = str(token.get("id", "//")).rstrip("/").split("/")
+        instance_url = str(token["instance_url"]).rstrip("/")
+        self.identity = OrgIdentity(org_id, user_id, instance_url)
+        self._access_token = str(token["access_token"])
+        self._api_prefix = instance_url + "/services/"
         return self.identity
 
     @property
@@ -181,9 +221,9 @@ def _json_or_empty(response: requests.Response) -> Any:
 class SalesforceClient:
     """A logged-in simple-salesforce client (built lazily) with a per-connector describe cache."""
 
-    def __init__(self, settings: SalesforceSettings, connection: str) -> None:
+    def __init__(self, settings: SalesforceSettings, connection: str, token_store: TokenStore | None = None) -> None:
         self.settings, self.connection = settings, connection
-        self.http = SalesforceHttp(settings, connection)
+        self.http = SalesforceHttp(settings, connection, token_store)
         self._sf: Salesforce | None = None
         self._describes: dict[str, dict[str, Any]] = {}
 

@@ -1,0 +1,172 @@
+"""`crmsync backfill`, `crmsync sync`, `crmsync serve`: the ways users run the engine."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+import typer
+
+from crmsync.commands.common import console, err_console, friendly_errors, settings
+from crmsync.commands.progress import ProgressObserver, plan_table, summary_table
+from crmsync.errors import ConfigError
+from crmsync.sync_engine.runner import RunSummary, SyncRunner
+from crmsync.sync_engine.workspace import Workspace
+from crmsync.sync_engine.writeback import OutboxDrainer
+
+
+def _moment(value: str | None, option: str) -> datetime | None:
+    """A date (midnight UTC) or an ISO datetime (UTC when it has no offset)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value) if "T" in value or " " in value else datetime.combine(
+            date.fromisoformat(value), datetime.min.time())
+    except ValueError:
+        raise ConfigError(f"{option} {value!r} is not a date (2026-01-31) or ISO datetime "
+                          "(2026-01-31T12:00:00+00:00)") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@contextmanager
+def stop_on_ctrl_c(stop: threading.Event) -> Iterator[None]:
+    """First Ctrl-C: finish the current page and stop cleanly. Second: stop at once (the page rolls back)."""
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        err_console.print("[yellow]stopping after the current page (Ctrl-C again to stop now)[/yellow]")
+
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _report(summary: RunSummary, dry_run: bool) -> None:
+    title = f"{summary.kind} of {summary.connection}: {summary.status}" + (" (dry run: nothing written)"
+                                                                          if dry_run else "")
+    console.print(summary_table(summary, title))
+    if dry_run:
+        console.print(plan_table(summary))
+        for example in summary.examples[:5]:
+            console.print(f"  would update {example['stream']} {example['canonical_id']}: "
+                          + ", ".join(f"{k}: {v[0]!r} → {v[1]!r}" for k, v in example["changes"].items()),
+                          highlight=False, soft_wrap=True)
+    if summary.error:
+        err_console.print(f"[red]{summary.status}:[/red] {summary.error}", highlight=False, soft_wrap=True)
+    console.print(f"run id {summary.run_id}")
+
+
+def backfill(
+    connection: Annotated[str, typer.Argument(help="The connection to backfill from (see crmsync.yaml).")],
+    objects: Annotated[list[str] | None, typer.Option("--object", help="Only this object (repeatable).")] = None,
+    since: Annotated[str | None, typer.Option(help="From this date/time (UTC); default: everything.")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this date/time (UTC, exclusive); default: now.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the last unfinished backfill.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Write nothing; print what would change.")] = False,
+) -> None:
+    """Read a connection's records (or a time range of them) into the canonical store, resumably."""
+    run_backfill(connection, objects, since, until, resume, dry_run)
+
+
+@friendly_errors
+def run_backfill(connection: str, objects: list[str] | None, since: str | None, until: str | None, resume: bool,
+                 dry_run: bool) -> None:
+    start, end = _moment(since, "--since"), _moment(until, "--until")
+    if start and end and start >= end:
+        raise ConfigError(f"--since {since} is not before --until {until}")
+    workspace = Workspace(settings())
+    stop = threading.Event()
+    try:
+        with stop_on_ctrl_c(stop), ProgressObserver(console) as observer:
+            runner = SyncRunner(workspace, connection, observer, stop)
+            summary = runner.backfill(objects, start, end, resume=resume, dry_run=dry_run)
+    except KeyboardInterrupt:
+        err_console.print("stopped; run again with --resume to continue where it stopped")
+        raise typer.Exit(130) from None
+    finally:
+        workspace.close()
+    _report(summary, dry_run)
+    if summary.status == "stopped":
+        console.print("stopped cleanly; `crmsync backfill "
+                      f"{connection} --resume` continues where it stopped")
+    if summary.status not in ("ok", "stopped"):
+        raise typer.Exit(1)
+
+
+def sync(
+    connection: Annotated[str | None, typer.Argument(help="One connection (default: every one).")] = None,
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit (use `serve` to keep going).")] = True,
+    push: Annotated[bool, typer.Option(help="Drain the outbox after pulling.")] = True,
+) -> None:
+    """One incremental pass from each stream's checkpoint, then write-back to the other connections."""
+    run_sync(connection, push)
+
+
+@friendly_errors
+def run_sync(connection: str | None, push: bool) -> None:
+    workspace = Workspace(settings())
+    failed = False
+    stop = threading.Event()
+    try:
+        names = [connection] if connection else [c.name for c in workspace.connections if c.pulled_objects()]
+        with stop_on_ctrl_c(stop):
+            for name in names:
+                with ProgressObserver(console) as observer:
+                    summary = SyncRunner(workspace, name, observer, stop).incremental()
+                _report(summary, dry_run=False)
+                failed = failed or summary.status not in ("ok", "stopped")
+            if push and not stop.is_set():
+                _print_push(OutboxDrainer(workspace).drain())
+    finally:
+        workspace.close()
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_push(results: dict[str, Any]) -> None:
+    for target, counts in results.items():
+        shown = ", ".join(f"{key} {value}" for key, value in sorted(counts.items()) if value) or "nothing due"
+        console.print(f"write-back to {target}: {shown}", highlight=False)
+
+
+def serve(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each run.")] = True,
+) -> None:
+    """Run the scheduler: an incremental sync per connection at its interval, and the outbox, until Ctrl-C."""
+    run_serve(verbose)
+
+
+@friendly_errors
+def run_serve(verbose: bool) -> None:
+    from crmsync.sync_engine.schedule import build_scheduler, stop
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    workspace = Workspace(settings())
+    scheduler = build_scheduler(workspace)
+    finished = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: finished.set())
+    scheduler.start()
+    jobs = ", ".join(job.name for job in scheduler.get_jobs())
+    console.print(f"crmsync serve: {jobs}. Ctrl-C stops.", highlight=False)
+    try:
+        finished.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        console.print("stopping: waiting for running passes to finish their page")
+        stop(scheduler)
+        workspace.close()

@@ -1,0 +1,115 @@
+"""The outbox: canonical records other connections need, written in the same transaction as the change.
+
+Routing is data: a connection receives an entity when one of its objects maps to that entity and is
+configured `push` or `both`. Items are coalesced per (target, entity, record): ten changes to one lead before
+the next drain are one push of its current state. A change coming from a connection is never routed back
+to it (that would be an echo).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from crmsync.store.models import OutboxItem
+from crmsync.sync_engine.ingest import PageResult
+
+OUTBOX: Table = OutboxItem.__table__  # type: ignore[assignment]
+PUSHED_KINDS = frozenset({"create", "update"})
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Records of `entity` are pushed to `target` as its `object`."""
+
+    target: str
+    entity: str
+    object: str
+
+
+class OutboxRoutes:
+    """entity → the (target connection, object) pairs that receive it."""
+
+    def __init__(self, routes: Iterable[Route]) -> None:
+        self.by_entity: dict[str, list[Route]] = {}
+        for route in routes:
+            known = self.by_entity.setdefault(route.entity, [])
+            if all(r.target != route.target for r in known):  # the first object a target lists for an entity wins
+                known.append(route)
+
+    def targets(self, entity: str, source: str) -> list[Route]:
+        return [route for route in self.by_entity.get(entity, []) if route.target != source]
+
+    def route(self, target: str, entity: str) -> Route | None:
+        return next((r for r in self.by_entity.get(entity, []) if r.target == target), None)
+
+
+def _upsert(conn: Connection) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(OUTBOX)
+
+
+def enqueue(conn: Connection, routes: OutboxRoutes, changes: Sequence[Mapping[str, Any]], run_id: str | None,
+            now: datetime | None = None) -> int:
+    """One pending item per (target, record) for every change that targets need; returns items touched."""
+    now = now or datetime.now(UTC)
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for change in changes:
+        if change["kind"] not in PUSHED_KINDS:
+            continue
+        for route in routes.targets(change["entity"], change["system"]):
+            rows[(route.target, route.entity, change["canonical_id"])] = {
+                "target": route.target, "entity": route.entity, "canonical_id": change["canonical_id"],
+                "source": change["system"], "status": "pending", "attempts": 0, "next_attempt_at": now,
+                "last_error": None, "run_id": run_id, "created_at": now, "updated_at": now}
+    if not rows:
+        return 0
+    statement = _upsert(conn).values(list(rows.values()))
+    # A new change revives a dead letter and makes a waiting item due now: the record's state is new.
+    statement = statement.on_conflict_do_update(
+        index_elements=["target", "entity", "canonical_id"],
+        set_={"status": "pending", "attempts": 0, "next_attempt_at": now, "last_error": None,
+              "source": statement.excluded.source, "run_id": run_id, "updated_at": now})
+    conn.execute(statement)
+    return len(rows)
+
+
+def outbox_hook(routes: OutboxRoutes, run_id: str | None) -> Callable[[Connection, PageResult], None]:
+    """An Ingestor page hook that enqueues the page's changes for their targets."""
+    def hook(conn: Connection, result: PageResult) -> None:
+        result.counts["queued"] += enqueue(conn, routes, result.changes, run_id)
+
+    return hook
+
+
+def depth(engine: Engine) -> dict[str, dict[str, int]]:
+    """target → {"pending": n, "dead": n}."""
+    query = select(OUTBOX.c.target, OUTBOX.c.status, func.count()).group_by(OUTBOX.c.target, OUTBOX.c.status)
+    found: dict[str, dict[str, int]] = {}
+    with engine.connect() as conn:
+        for target, status, count in conn.execute(query):
+            found.setdefault(target, {"pending": 0, "dead": 0})[status] = count
+    return found
+
+
+def list_items(engine: Engine, status: str | None = None, limit: int = 100) -> list[Mapping[str, Any]]:
+    query = select(OUTBOX).order_by(OUTBOX.c.id).limit(limit)
+    if status is not None:
+        query = query.where(OUTBOX.c.status == status)
+    with engine.connect() as conn:
+        return list(conn.execute(query).mappings())
+
+
+def retry(engine: Engine, item_ids: Sequence[int] | None) -> int:
+    """Make dead letters (all of them when `item_ids` is None) pending and due now; returns how many."""
+    now = datetime.now(UTC)
+    where = OUTBOX.c.status == "dead"
+    if item_ids is not None:
+        where = and_(where, OUTBOX.c.id.in_(list(item_ids)))
+    with engine.begin() as conn:
+        return conn.execute(update(OUTBOX).where(where).values(
+            status="pending", attempts=0, next_attempt_at=now, updated_at=now)).rowcount

@@ -1,0 +1,250 @@
+"""The outbox drainer: pushes due items to their target connection in batches through its writer.
+
+Per batch: load the records' current canonical state, map it to the target's payload (refs resolved to
+the target's own ids), write, then in one transaction store the returned external ids with the hash of what
+was pushed (so reading it back is recognised as our own echo) and remove the items — unless the record
+changed again meanwhile, in which case the item stays due. A transient failure of the whole call is retried
+at once with tenacity (honouring Retry-After); what still fails waits with exponential backoff and becomes a
+dead letter after `max_attempts`. A row the target refuses for good (validation) is a dead letter at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, select, update
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from crmsync.connectors.base import QuotaExhausted, RateLimited, TransientError, WriteItem, WriteResult
+from crmsync.errors import MappingError
+from crmsync.sync_engine import lease
+from crmsync.sync_engine.identity import REF, chunks
+from crmsync.sync_engine.outbox import OUTBOX, Route
+from crmsync.sync_engine.records import SourceRecord
+from crmsync.sync_engine.state import load_states
+from crmsync.sync_engine.workspace import Workspace
+
+log = logging.getLogger("crmsync.writeback")
+CALL_ATTEMPTS = 3  # immediate tries of one write call before its items wait for the next drain
+
+
+@dataclass(frozen=True, slots=True)
+class DueItem:
+    id: int
+    entity: str
+    canonical_id: str
+    attempts: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    item: DueItem
+    object: str
+    write: WriteItem
+    pushed_hash: str | None
+
+
+class OutboxDrainer:
+    def __init__(self, workspace: Workspace, sleep: Callable[[float], None] | None = None) -> None:
+        self.workspace = workspace
+        self.settings = workspace.settings.outbox
+        self.sleep = sleep
+
+    def drain(self, targets: Sequence[str] | None = None) -> dict[str, Counter[str]]:
+        """Push everything due, per target; returns counts (pushed, failed, dead, skipped) per target."""
+        names = targets or sorted({r.target for routes in self.workspace.routes.by_entity.values() for r in routes})
+        results: dict[str, Counter[str]] = {}
+        for name in names:
+            key = f"outbox:{name}"
+            if not lease.acquire(self.workspace.engine, key):
+                log.info("outbox of %s is being drained by another process", name)
+                continue
+            try:
+                results[name] = self._drain_target(name)
+            finally:
+                lease.release(self.workspace.engine, key)
+        return results
+
+    def _drain_target(self, target: str) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        seen: set[int] = set()
+        while True:
+            due = [item for item in self._due(target) if item.id not in seen]
+            if not due:
+                return +counts  # without zero entries
+            seen.update(item.id for item in due)
+            by_entity: dict[str, list[DueItem]] = defaultdict(list)
+            for item in due:
+                by_entity[item.entity].append(item)
+            for entity, items in by_entity.items():
+                try:
+                    counts.update(self._push(target, entity, items))
+                except QuotaExhausted as exc:
+                    log.warning("outbox of %s paused: %s", target, exc)
+                    counts["paused"] += len(items)
+                    return counts
+
+    def _due(self, target: str) -> list[DueItem]:
+        query = (select(OUTBOX.c.id, OUTBOX.c.entity, OUTBOX.c.canonical_id, OUTBOX.c.attempts, OUTBOX.c.updated_at)
+                 .where(and_(OUTBOX.c.target == target, OUTBOX.c.status == "pending",
+                             OUTBOX.c.next_attempt_at <= datetime.now(UTC)))
+                 .order_by(OUTBOX.c.id).limit(self.settings.batch_size))
+        with self.workspace.engine.connect() as conn:
+            return [DueItem(*row) for row in conn.execute(query)]
+
+    # -- one batch ---------------------------------------------------------------------------------------
+    def _push(self, target: str, entity: str, items: list[DueItem]) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        route = self.workspace.routes.route(target, entity)
+        if route is None:  # the configuration no longer pushes this entity there
+            self._finish(items)
+            counts["skipped"] += len(items)
+            return counts
+        prepared, skipped, refused = self._prepare(target, route, items)
+        self._finish(skipped)
+        counts["skipped"] += len(skipped)
+        for item, error in refused:
+            self._fail(item, error, retryable=False)
+            counts["dead"] += 1
+        by_object: dict[str, list[Prepared]] = defaultdict(list)
+        for entry in prepared:
+            by_object[entry.object].append(entry)
+        for object_name, entries in by_object.items():
+            try:
+                results = self._write(target, object_name, [e.write for e in entries])
+            except (TransientError, MappingError) as exc:
+                retryable = isinstance(exc, TransientError)
+                for entry in entries:
+                    counts["dead" if self._fail(entry.item, str(exc), retryable) else "failed"] += 1
+                continue
+            done = []
+            for entry, result in zip(entries, results, strict=True):
+                if result.ok:
+                    done.append((entry, result))
+                    counts["pushed"] += 1
+                else:
+                    dead = self._fail(entry.item, result.error or "refused", result.retryable)
+                    counts["dead" if dead else "failed"] += 1
+            self._store_pushed(target, entity, done)
+        return counts
+
+    def _prepare(self, target: str, route: Route, items: list[DueItem]
+                 ) -> tuple[list[Prepared], list[DueItem], list[tuple[DueItem, str]]]:
+        system = self.workspace.connection(target).system
+        mappings = self.workspace.mappings_for(target)
+        prepared: list[Prepared] = []
+        skipped: list[DueItem] = []
+        refused: list[tuple[DueItem, str]] = []
+        with self.workspace.engine.connect() as conn:
+            states = load_states(conn, route.entity, [i.canonical_id for i in items])
+            known = _target_refs(conn, target, route.entity, [i.canonical_id for i in items])
+            for item in items:
+                state = states.get(item.canonical_id)
+                if state is None or state.deleted_at is not None:
+                    skipped.append(item)  # deleted or merged away: nothing to push (deletes are not pushed yet)
+                    continue
+                object_name, external_id = known.get(item.canonical_id, (route.object, None))
+                mapper = mappings.get(system, object_name)
+                try:
+                    payload = mapper.to_payload(state.values, _ref_resolver(conn, target))
+                except MappingError as exc:
+                    refused.append((item, f"cannot map to {system} {object_name}: {exc}"))
+                    continue
+                prepared.append(Prepared(item, object_name, WriteItem(item.canonical_id, payload, external_id),
+                                         _echo_hash(mapper, system, target, object_name, payload)))
+        return prepared, skipped, refused
+
+    def _write(self, target: str, object_name: str, writes: list[WriteItem]) -> list[WriteResult]:
+        connector = self.workspace.connector(target)
+        retrying = Retrying(
+            stop=stop_after_attempt(CALL_ATTEMPTS), retry=retry_if_exception_type(TransientError),
+            wait=self._wait, reraise=True, **({"sleep": self.sleep} if self.sleep else {}),
+            before_sleep=lambda state: log.warning("push to %s %s failed (%s); retrying", target, object_name,
+                                                   state.outcome.exception() if state.outcome else "?"))
+        return list(retrying(connector.write, object_name, writes))
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            return min(error.retry_after, self.settings.retry_max_seconds)
+        backoff = wait_exponential(multiplier=min(1.0, self.settings.retry_initial_seconds), max=30)
+        return float(backoff(state))
+
+    # -- bookkeeping -------------------------------------------------------------------------------------
+    def _fail(self, item: DueItem, error: str, retryable: bool) -> bool:
+        """Count a failed attempt; returns True when the item became a dead letter."""
+        attempts = item.attempts + 1
+        dead = not retryable or attempts >= self.settings.max_attempts
+        delay = min(self.settings.retry_initial_seconds * 2 ** (attempts - 1), self.settings.retry_max_seconds)
+        now = datetime.now(UTC)
+        with self.workspace.engine.begin() as conn:
+            conn.execute(update(OUTBOX).where(and_(OUTBOX.c.id == item.id, OUTBOX.c.updated_at == item.updated_at))
+                         .values(status="dead" if dead else "pending", attempts=attempts, last_error=error[:2000],
+                                 next_attempt_at=now + timedelta(seconds=delay), updated_at=now))
+        return dead
+
+    def _finish(self, items: Sequence[DueItem]) -> None:
+        """Remove items, unless their record changed again after we read it (then they stay due)."""
+        if not items:
+            return
+        with self.workspace.engine.begin() as conn:
+            _delete_unchanged(conn, items)
+
+    def _store_pushed(self, target: str, entity: str, done: list[tuple[Prepared, WriteResult]]) -> None:
+        if not done:
+            return
+        now = datetime.now(UTC)
+        with self.workspace.engine.begin() as conn:
+            for entry, result in done:
+                external_id = result.external_id or entry.write.external_id
+                if external_id is None:
+                    continue
+                values = {"pushed_hash": entry.pushed_hash, "pushed_at": now, "deleted_at": None}
+                moved = conn.execute(update(REF).where(and_(
+                    REF.c.system == target, REF.c.object == entry.object, REF.c.external_id == external_id))
+                    .values(**values)).rowcount
+                if not moved:
+                    conn.execute(REF.insert().values(system=target, object=entry.object, external_id=external_id,
+                                                     entity=entity, canonical_id=entry.item.canonical_id, **values))
+            _delete_unchanged(conn, [entry.item for entry, _ in done])
+
+
+def _delete_unchanged(conn: Connection, items: Sequence[DueItem]) -> None:
+    for item in items:
+        conn.execute(delete(OUTBOX).where(and_(OUTBOX.c.id == item.id, OUTBOX.c.updated_at == item.updated_at)))
+
+
+def _target_refs(conn: Connection, target: str, entity: str, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """canonical id → (object, external id) of records the target already holds."""
+    found: dict[str, tuple[str, str]] = {}
+    for part in chunks(sorted(set(ids))):
+        query = select(REF.c.canonical_id, REF.c.object, REF.c.external_id).where(and_(
+            REF.c.system == target, REF.c.entity == entity, REF.c.canonical_id.in_(part), REF.c.deleted_at.is_(None)))
+        for row in conn.execute(query):
+            found.setdefault(row.canonical_id, (row.object, row.external_id))
+    return found
+
+
+def _ref_resolver(conn: Connection, target: str) -> Callable[[str, str], str | None]:
+    def resolve(object_name: str, canonical_id: str) -> str | None:
+        return conn.execute(select(REF.c.external_id).where(and_(
+            REF.c.system == target, REF.c.object == object_name, REF.c.canonical_id == canonical_id,
+            REF.c.deleted_at.is_(None)))).scalar()
+
+    return resolve
+
+
+def _echo_hash(mapper: Any, system: str, target: str, object_name: str, payload: Mapping[str, Any]) -> str | None:
+    """The content hash the target's copy will have when we read it back: what we pushed, mapped in."""
+    try:
+        patch = mapper.to_patch(SourceRecord(system, object_name, "pushed", datetime.now(UTC), payload,
+                                             connection=target))
+    except MappingError:
+        return None
+    return patch.echo_hash()
