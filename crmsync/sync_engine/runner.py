@@ -73,18 +73,24 @@ class RunSummary:
 
 @dataclass(frozen=True)
 class BackfillRange:
-    since: datetime | None
-    until: datetime
+    """[since, until); `until=None` reads up to whatever exists when the last window is read."""
 
-    def windows(self, start: datetime | None, width: timedelta) -> list[tuple[datetime | None, datetime]]:
+    since: datetime | None
+    until: datetime | None
+
+    def windows(self, start: datetime | None, width: timedelta) -> list[tuple[datetime | None, datetime | None]]:
         """[start, until) in windows of `width`; one window when the range has no start."""
         if start is None:
             return [(None, self.until)]
-        edges: list[tuple[datetime | None, datetime]] = []
-        while start < self.until:
-            end = min(start + width, self.until)
+        end_of_range = self.until or datetime.now(UTC)
+        edges: list[tuple[datetime | None, datetime | None]] = []
+        while start < end_of_range:
+            end = min(start + width, end_of_range)
             edges.append((start, end))
             start = end
+        if self.until is None:  # the last window stays open, so records made meanwhile are not cut off
+            last_start = edges[-1][0] if edges else start
+            edges[-1:] = [(last_start, None)]
         return edges
 
 
@@ -138,7 +144,7 @@ class SyncRunner:
                 state = self._backfill_state(stream, since, until, resume)
                 if state is None:
                     continue
-                span = BackfillRange(_parse(state["since"]), _parse(state["until"]) or datetime.now(UTC))
+                span = BackfillRange(_parse(state["since"]), _parse(state["until"]))
                 estimate = self._estimate(connector, stream, _parse(state["window_start"]), span.until)
                 self.observer.stream_started(stream, estimate)
                 cursor = state.get("cursor")
@@ -151,7 +157,7 @@ class SyncRunner:
                         if self.stop.is_set():
                             return summary
                     cursor = None
-                    state = {**state, "window_start": _iso(end), "cursor": None}
+                    state = {**state, "window_start": _iso(end or datetime.now(UTC)), "cursor": None}
                     if not dry_run:
                         self._save(BACKFILL_PREFIX + stream, state, summary.run_id)
                 if not dry_run:
@@ -160,7 +166,7 @@ class SyncRunner:
 
     def _backfill_state(self, stream: str, since: datetime | None, until: datetime | None,
                         resume: bool) -> dict[str, Any] | None:
-        fresh = {"since": _iso(since), "until": _iso(until or datetime.now(UTC)), "window_start": _iso(since),
+        fresh = {"since": _iso(since), "until": _iso(until), "window_start": _iso(since),
                  "cursor": None, "done": False}
         if not resume:
             return fresh
@@ -174,7 +180,7 @@ class SyncRunner:
         return dict(stored)
 
     @staticmethod
-    def _estimate(connector: Any, stream: str, since: datetime | None, until: datetime) -> int | None:
+    def _estimate(connector: Any, stream: str, since: datetime | None, until: datetime | None) -> int | None:
         counter = getattr(connector, "count", None)  # optional: progress bars get an ETA when there is one
         if counter is None:
             return None
