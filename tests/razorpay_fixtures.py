@@ -1,0 +1,53 @@
+"""Razorpay fixtures (a plugin): `pytest_plugins = ["razorpay_fixtures"]`; one emulator per session."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import razorpay
+from razorpay_sandbox_support import RAZORPAY_OPTIONS, RazorpaySandbox, settings_for
+
+from crmsync.connectors.razorpay import RazorpayConnector
+from crmsync.sandbox import SandboxRunner
+
+
+@pytest.fixture(scope="session")
+def razorpay_emulator() -> Iterator[RazorpaySandbox]:
+    with SandboxRunner(["razorpay"], options={"razorpay": RAZORPAY_OPTIONS}) as runner:
+        http = runner.endpoints["razorpay"].requests_session()
+        try:
+            yield RazorpaySandbox(runner.endpoints["razorpay"], http)
+        finally:
+            http.close()
+            gc.collect()
+
+
+@pytest.fixture
+def razorpay_sandbox(razorpay_emulator: RazorpaySandbox) -> RazorpaySandbox:
+    """An empty account, real-time clock, no faults or listeners, the default skip cap."""
+    razorpay_emulator.admin("POST", "reset")
+    return razorpay_emulator
+
+
+@pytest.fixture
+def razorpay_client(razorpay_sandbox: RazorpaySandbox) -> Iterator[razorpay.Client]:
+    client = razorpay_sandbox.client()
+    yield client
+    client.session.close()
+
+
+@pytest.fixture
+def make_razorpay_connector(razorpay_sandbox: RazorpaySandbox) -> Iterator[Callable[..., RazorpayConnector]]:
+    made: list[RazorpayConnector] = []
+
+    def make(name: str = "razorpay-test", **overrides: Any) -> RazorpayConnector:
+        connector = RazorpayConnector(settings_for(razorpay_sandbox, **overrides), name=name)
+        made.append(connector)
+        return connector
+
+    yield make
+    for connector in made:
+        connector.close()
