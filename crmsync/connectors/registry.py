@@ -21,6 +21,10 @@ from crmsync.store.tokens import TokenStore
 
 FACTORY_MODULES: dict[str, str] = {
     "salesforce": "crmsync.connectors.salesforce.factory",
+    "hubspot": "crmsync.connectors.hubspot.factory",
+    "zoho": "crmsync.connectors.zoho.factory",
+    "stripe": "crmsync.connectors.stripe.factory",
+    "razorpay": "crmsync.connectors.razorpay.factory",
 }
 
 ConnectorFactory = Callable[[ConnectionConfig, TokenStore | None, Path | None], Connector]

@@ -14,7 +14,13 @@ from rich.table import Table
 from crmsync.sandbox.framework.emulator import SandboxAdminError, SandboxEndpoint, available_vendors
 from crmsync.sandbox.framework.runner import SandboxRunner
 
-SEEDED_OBJECTS = {"salesforce": ("Account", "Lead", "Contact")}
+SEEDED_OBJECTS = {
+    "salesforce": ("Account", "Lead", "Contact"),
+    "hubspot": ("companies", "contacts", "deals"),
+    "zoho": ("Accounts", "Contacts", "Leads", "Deals", "Calls"),
+    "stripe": ("customers", "payment_intents"),
+    "razorpay": ("customers", "payments"),
+}
 
 sandbox_app = typer.Typer(help="Local emulators of the vendor APIs crmsync talks to, for offline development.")
 
@@ -37,7 +43,7 @@ def _print_table(console: Console, endpoints: list[SandboxEndpoint]) -> None:
 
 @sandbox_app.command()
 def up(
-    vendors: Annotated[str, typer.Option(help="Comma-separated vendors to run.")] = "salesforce",
+    vendors: Annotated[str, typer.Option(help="Comma-separated vendors to run (all: every one).")] = "salesforce",
     port_base: Annotated[int, typer.Option(help="First port; each next vendor gets the next port. 0 = free.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per vendor per line.")] = False,
     seed: Annotated[int, typer.Option(help="Fake records to seed per main object at start-up.")] = 0,
@@ -45,7 +51,8 @@ def up(
     ca_dir: Annotated[Path | None, typer.Option(help="Where to write the CA bundle (reused if present).")] = None,
 ) -> None:
     """Start the emulators and print how to reach them; runs until interrupted."""
-    names = [name.strip().lower() for name in vendors.split(",") if name.strip()]
+    names = available_vendors() if vendors.strip() == "all" else [
+        name.strip().lower() for name in vendors.split(",") if name.strip()]
     unknown = sorted(set(names) - set(available_vendors()))
     if unknown or not names:
         raise typer.BadParameter(f"unknown vendor(s) {', '.join(unknown)}; available: {', '.join(available_vendors())}")

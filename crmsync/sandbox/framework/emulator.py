@@ -108,7 +108,13 @@ EmulatorFactory = Callable[[EmulatorSettings], Emulator]
 
 EMULATOR_REGISTRY: dict[str, EmulatorFactory] = {}
 # Vendors whose package registers itself on import; the registry imports them on first use.
-BUILTIN_VENDOR_MODULES: dict[str, str] = {"salesforce": "crmsync.sandbox.salesforce"}
+BUILTIN_VENDOR_MODULES: dict[str, str] = {
+    "salesforce": "crmsync.sandbox.salesforce",
+    "hubspot": "crmsync.sandbox.hubspot",
+    "stripe": "crmsync.sandbox.stripe",
+    "razorpay": "crmsync.sandbox.razorpay",
+    "zoho": "crmsync.sandbox.zoho",
+}
 
 
 def register_emulator(vendor: str, factory: EmulatorFactory) -> None:
