@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,10 +191,14 @@ class ObjectMapper:
             cleared.update(t for t in targets or () if t not in values)
         return frozenset(cleared)
 
-    def to_payload(self, canonical: Mapping[str, Any], resolve_ref: RefResolver | None = None) -> dict[str, Any]:
-        """The vendor payload for write-back: every `out`/`both` rule whose canonical value is set."""
+    def to_payload(self, canonical: Mapping[str, Any], resolve_ref: RefResolver | None = None,
+                   only: Collection[str] | None = None) -> dict[str, Any]:
+        """The vendor payload for write-back: every `out`/`both` rule whose canonical value is set; with `only`,
+        just the rules that write one of those canonical fields (a rule joining several writes all of them)."""
         payload: dict[str, Any] = {}
         for rule in self._out:
+            if only is not None and not any(target in only for target in rule.targets):
+                continue
             if len(rule.targets) == 1:
                 value = canonical.get(rule.targets[0])
             else:
@@ -224,6 +228,8 @@ class ObjectMapper:
             assert self._custom is not None
             prefix = f"{self._custom.under}." if self._custom.under else ""
             for key, value in canonical.items():
+                if only is not None and key not in only:
+                    continue
                 if key.startswith(CUSTOM_PREFIX) and not is_empty(value) and self._is_custom(key[len(CUSTOM_PREFIX):]):
                     set_path(payload, prefix + key[len(CUSTOM_PREFIX):], value)
         return payload

@@ -246,6 +246,8 @@ class OutboxItem(SQLModel, table=True):
     entity: str = Field(max_length=32)
     canonical_id: str = Field(max_length=32)
     source: str | None = Field(default=None, max_length=64)  # the connection whose change caused it
+    # Canonical fields changed since the last push, comma-separated (repeats are harmless); NULL = all of them.
+    fields: str | None = None
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = _ts(nullable=False)

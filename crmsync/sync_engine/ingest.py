@@ -76,8 +76,8 @@ class Ingestor:
         self.policy = CompiledPolicy(policy)
         self.match_keys = dict(DEFAULT_MATCH_KEYS if match_keys is None else match_keys)
         # Called inside each page's transaction after the records are applied (the outbox enqueues here,
-        # so a change and the push it needs commit together).
-        self.page_hooks: list[Callable[[Connection, PageResult], None]] = []
+        # so a change and the push it needs commit together; source-side merges are applied here).
+        self.page_hooks: list[Callable[[Connection, PageResult, Sequence[SourceRecord]], None]] = []
 
     def ingest_page(
         self,
@@ -113,7 +113,7 @@ class Ingestor:
                 if result.errors:
                     conn.execute(RECORD_ERROR.insert(), result.errors)
                 for hook in self.page_hooks:
-                    hook(conn, result)
+                    hook(conn, result, records)
                 if checkpoint is not None:
                     save_checkpoint(conn, checkpoint, run_id, now)
             except BaseException:

@@ -55,32 +55,49 @@ def _upsert(conn: Connection) -> Any:
 
 def enqueue(conn: Connection, routes: OutboxRoutes, changes: Sequence[Mapping[str, Any]], run_id: str | None,
             now: datetime | None = None) -> int:
-    """One pending item per (target, record) for every change that targets need; returns items touched."""
+    """One pending item per (target, record) for every change that targets need; returns items touched.
+
+    An item remembers which canonical fields changed (all of them for a new record), so the push sends only
+    those and cannot overwrite what someone changed meanwhile in the target."""
     now = now or datetime.now(UTC)
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
     for change in changes:
         if change["kind"] not in PUSHED_KINDS:
             continue
+        changed = None if change["kind"] == "create" else set(change["changes"])
         for route in routes.targets(change["entity"], change["system"]):
-            rows[(route.target, route.entity, change["canonical_id"])] = {
+            key = (route.target, route.entity, change["canonical_id"])
+            known = rows.get(key)
+            if known is not None:
+                changed = None if known["fields"] is None or changed is None else changed | known["fields"]
+            rows[key] = {
                 "target": route.target, "entity": route.entity, "canonical_id": change["canonical_id"],
-                "source": change["system"], "status": "pending", "attempts": 0, "next_attempt_at": now,
-                "last_error": None, "run_id": run_id, "created_at": now, "updated_at": now}
+                "source": change["system"], "fields": changed, "status": "pending", "attempts": 0,
+                "next_attempt_at": now, "last_error": None, "run_id": run_id, "created_at": now, "updated_at": now}
     if not rows:
         return 0
+    for row in rows.values():
+        row["fields"] = None if row["fields"] is None else ",".join(sorted(row["fields"]))
     statement = _upsert(conn).values(list(rows.values()))
-    # A new change revives a dead letter and makes a waiting item due now: the record's state is new.
+    # A new change revives a dead letter and makes a waiting item due now: the record's state is new. Changed
+    # fields accumulate (`||` concatenates text on SQLite and PostgreSQL; NULL, "everything", absorbs).
     statement = statement.on_conflict_do_update(
         index_elements=["target", "entity", "canonical_id"],
         set_={"status": "pending", "attempts": 0, "next_attempt_at": now, "last_error": None,
+              "fields": OUTBOX.c.fields.concat(",").concat(statement.excluded.fields),
               "source": statement.excluded.source, "run_id": run_id, "updated_at": now})
     conn.execute(statement)
     return len(rows)
 
 
-def outbox_hook(routes: OutboxRoutes, run_id: str | None) -> Callable[[Connection, PageResult], None]:
+def changed_fields(value: str | None) -> frozenset[str] | None:
+    """The `fields` column as a set; None means every field."""
+    return None if value is None else frozenset(name for name in value.split(",") if name)
+
+
+def outbox_hook(routes: OutboxRoutes, run_id: str | None) -> Callable[[Connection, PageResult, Any], None]:
     """An Ingestor page hook that enqueues the page's changes for their targets."""
-    def hook(conn: Connection, result: PageResult) -> None:
+    def hook(conn: Connection, result: PageResult, _records: Any) -> None:
         result.counts["queued"] += enqueue(conn, routes, result.changes, run_id)
 
     return hook

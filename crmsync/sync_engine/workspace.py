@@ -17,6 +17,7 @@ from crmsync.store import db
 from crmsync.store.tokens import TokenStore, token_store_for
 from crmsync.sync_engine.ingest import Ingestor
 from crmsync.sync_engine.outbox import OutboxRoutes, Route, outbox_hook
+from crmsync.sync_engine.source_merges import merge_hook
 
 
 class Workspace:
@@ -64,6 +65,7 @@ class Workspace:
     def ingestor(self, name: str, run_id: str | None) -> Ingestor:
         """The ingest path for records of connection `name`, enqueuing write-back to the other connections."""
         ingestor = Ingestor(self.engine, self.mappings_for(name), self.settings.merge, self.settings.identity)
+        ingestor.page_hooks.append(merge_hook(self.settings.merge))
         ingestor.page_hooks.append(outbox_hook(self.routes, run_id))
         return ingestor
 

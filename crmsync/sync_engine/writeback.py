@@ -24,7 +24,7 @@ from crmsync.connectors.base import QuotaExhausted, RateLimited, TransientError,
 from crmsync.errors import MappingError
 from crmsync.sync_engine import lease
 from crmsync.sync_engine.identity import REF, chunks
-from crmsync.sync_engine.outbox import OUTBOX, Route
+from crmsync.sync_engine.outbox import OUTBOX, Route, changed_fields
 from crmsync.sync_engine.records import SourceRecord
 from crmsync.sync_engine.state import load_states
 from crmsync.sync_engine.workspace import Workspace
@@ -40,6 +40,7 @@ class DueItem:
     canonical_id: str
     attempts: int
     updated_at: datetime
+    fields: str | None  # changed canonical fields (None: all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,8 @@ class OutboxDrainer:
                     return counts
 
     def _due(self, target: str) -> list[DueItem]:
-        query = (select(OUTBOX.c.id, OUTBOX.c.entity, OUTBOX.c.canonical_id, OUTBOX.c.attempts, OUTBOX.c.updated_at)
+        query = (select(OUTBOX.c.id, OUTBOX.c.entity, OUTBOX.c.canonical_id, OUTBOX.c.attempts, OUTBOX.c.updated_at,
+                        OUTBOX.c.fields)
                  .where(and_(OUTBOX.c.target == target, OUTBOX.c.status == "pending",
                              OUTBOX.c.next_attempt_at <= datetime.now(UTC)))
                  .order_by(OUTBOX.c.id).limit(self.settings.batch_size))
@@ -151,13 +153,22 @@ class OutboxDrainer:
                     continue
                 object_name, external_id = known.get(item.canonical_id, (route.object, None))
                 mapper = mappings.get(system, object_name)
+                resolve = _ref_resolver(conn, target)
+                # A record the target holds gets only the fields that changed, so a push never overwrites an
+                # edit made there meanwhile in another field; a new one gets everything.
+                only = changed_fields(item.fields) if external_id is not None else None
                 try:
-                    payload = mapper.to_payload(state.values, _ref_resolver(conn, target))
+                    full = mapper.to_payload(state.values, resolve)
+                    payload = full if only is None else mapper.to_payload(state.values, resolve, only)
                 except MappingError as exc:
                     refused.append((item, f"cannot map to {system} {object_name}: {exc}"))
                     continue
+                if not payload:  # nothing this target receives changed
+                    skipped.append(item)
+                    continue
+                # The echo hash covers the whole record as the target will hold it after this push.
                 prepared.append(Prepared(item, object_name, WriteItem(item.canonical_id, payload, external_id),
-                                         _echo_hash(mapper, system, target, object_name, payload)))
+                                         _echo_hash(mapper, system, target, object_name, full)))
         return prepared, skipped, refused
 
     def _write(self, target: str, object_name: str, writes: list[WriteItem]) -> list[WriteResult]:

@@ -3,16 +3,10 @@ connectors that reach it with fast, deterministic retry settings; connectors are
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-# The emulator fixtures live beside the emulator tests; tests/ has no packages, so put that folder on the path.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sandbox"))
-
 from hubspot_sandbox_support import HubSpotPortalAdmin, hubspot_emulator, portal
 
 from crmsync.connectors.base import StreamPage

@@ -18,12 +18,13 @@ from sandbox_support import LocalListener
 from sqlalchemy import Engine, select
 
 from crmsync.config.policy import MergePolicy
-from crmsync.connectors.hubspot import HubSpotConnector, WebhookSignatureError, parse_events, redirect_merges
+from crmsync.connectors.hubspot import HubSpotConnector, WebhookSignatureError, parse_events
 from crmsync.connectors.hubspot import verify_signature as verify
 from crmsync.mappings.loader import load_mappings
 from crmsync.store import db
 from crmsync.store.models import ExternalRef, Lead
 from crmsync.sync_engine.ingest import CheckpointUpdate, Ingestor
+from crmsync.sync_engine.source_merges import merge_hook
 
 SECRET = "app-client-secret"
 URI = "https://crmsync.example.com/webhooks/hubspot?portal=62515"
@@ -128,6 +129,7 @@ def test_a_hubspot_merge_becomes_a_canonical_merge(portal: HubSpotPortalAdmin, s
     primary = portal.create("contacts", email="pat@example.com", firstname="Pat")
     other = portal.create("contacts", email="patricia@example.com", lastname="Smith")
     connector, ingestor = make_connector(), Ingestor(store, load_mappings(), MergePolicy())
+    ingestor.page_hooks.append(merge_hook(MergePolicy()))  # as every Workspace ingestor has
     cursor = None
     for page in connector.read("contacts", None):
         ingestor.ingest_page(page.records, "run-1", CheckpointUpdate(connector.name, page.stream, page.cursor))
@@ -135,8 +137,8 @@ def test_a_hubspot_merge_becomes_a_canonical_merge(portal: HubSpotPortalAdmin, s
     survivor = portal.merge("contacts", primary, other)
     portal.advance(1)
     for page in connector.read("contacts", cursor):
-        ingestor.ingest_page(page.records, "run-2", CheckpointUpdate(connector.name, page.stream, page.cursor))
-        redirect_merges(store, page.records, MergePolicy())
+        result = ingestor.ingest_page(page.records, "run-2", CheckpointUpdate(connector.name, page.stream, page.cursor))
+        assert result.counts["merged"] == 2  # a contact merge makes a new id: both old records fold in
     with store.connect() as conn:
         refs = dict(conn.execute(select(ExternalRef.external_id, ExternalRef.canonical_id)).all())
         live = conn.execute(select(Lead.id, Lead.last_name).where(Lead.merged_into.is_(None))).all()

@@ -14,8 +14,9 @@ ROUTES = OutboxRoutes([Route("sf-b", "lead", "Lead"), Route("hubspot", "lead", "
                        Route("sf-a", "lead", "Lead")])
 
 
-def change(canonical_id: str, system: str = "sf-a", kind: str = "update") -> dict:
-    return {"entity": "lead", "canonical_id": canonical_id, "system": system, "kind": kind}
+def change(canonical_id: str, system: str = "sf-a", kind: str = "update", fields: tuple[str, ...] = ("title",)) -> dict:
+    return {"entity": "lead", "canonical_id": canonical_id, "system": system, "kind": kind,
+            "changes": {name: [None, "x"] for name in fields}}
 
 
 def items(engine) -> list[tuple[str, str, str]]:
@@ -66,3 +67,22 @@ def test_a_lease_of_a_dead_process_on_this_machine_is_taken_over_at_once(engine)
     dead_holder = f"{lease.this_process().rpartition(':')[0]}:{finished.stdout.strip()}"
     assert lease.acquire(engine, "sync:y", 3600, holder=dead_holder)
     assert lease.acquire(engine, "sync:y", 3600)  # its process is gone: no need to wait an hour
+
+
+def test_an_item_accumulates_the_fields_that_changed_and_a_create_means_all_of_them(engine) -> None:
+    def fields(target: str, record: str) -> frozenset[str] | None:
+        with engine.connect() as conn:
+            value = conn.execute(select(OutboxItem.fields).where(
+                OutboxItem.target == target, OutboxItem.canonical_id == record)).scalar()
+        return outbox.changed_fields(value)
+
+    with engine.begin() as conn:
+        outbox.enqueue(conn, ROUTES, [change("r1", fields=("title",)), change("r1", fields=("city",))], "run1")
+    with engine.begin() as conn:
+        outbox.enqueue(conn, ROUTES, [change("r1", fields=("phone", "title"))], "run2")
+        outbox.enqueue(conn, ROUTES, [change("r2", kind="create"), change("r2", fields=("city",))], "run2")
+    assert fields("sf-b", "r1") == {"title", "city", "phone"}
+    assert fields("sf-b", "r2") is None  # a record the target may not have: push everything
+    with engine.begin() as conn:
+        outbox.enqueue(conn, ROUTES, [change("r2", fields=("email",))], "run3")
+    assert fields("sf-b", "r2") is None

@@ -7,7 +7,7 @@
 
 A first read pages the list endpoint, then continues incrementally (search on the modified timestamp,
 passing the 10,000-result cap, plus the archived listing for deletes). Merged records carry
-`payload["merged_ids"]`; `redirect_merges` turns them into canonical merges after ingest.
+`payload["merged_ids"]`; the ingest path (`sync_engine/source_merges.py`) turns them into canonical merges.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 from crmsync.connectors.base import Capability, ConnectorError, StreamPage, WriteItem, WriteResult
 from crmsync.connectors.hubspot.client import HubSpotClient
 from crmsync.connectors.hubspot.cursor import StreamCursor, to_ms
-from crmsync.connectors.hubspot.merges import redirect_merges
 from crmsync.connectors.hubspot.reads import StreamReader
 from crmsync.connectors.hubspot.settings import HubSpotSettings
 from crmsync.connectors.hubspot.streams import STREAMS, StreamCatalog, mapped_properties
@@ -29,7 +28,7 @@ from crmsync.sync_engine.records import SourceRecord
 
 __all__ = [
     "HubSpotConnector", "HubSpotSettings", "WebhookNotice", "WebhookSignatureError", "parse_events",
-    "redirect_merges", "verify_signature",
+    "verify_signature",
 ]
 
 

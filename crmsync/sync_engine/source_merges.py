@@ -1,0 +1,52 @@
+"""Merges made in a source system become canonical merges, in the page's own transaction.
+
+A connector reports a merge on the surviving record: `payload["merged_ids"]` lists the ids of the same
+system and object that were folded into it (HubSpot's `hs_merged_object_ids`, a Salesforce lead merge ...).
+Every canonical record still known under such an id is merged into the survivor's canonical record
+(`review.merge_records`: refs, links and provenance follow), so later changes and write-backs reach one record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, and_, select
+
+from crmsync.config.policy import MergePolicy
+from crmsync.sync_engine.identity import REF
+from crmsync.sync_engine.ingest import PageResult
+from crmsync.sync_engine.records import SourceRecord
+from crmsync.sync_engine.review import merge_records
+
+MERGED_IDS_KEY = "merged_ids"
+
+
+def redirect_merges(conn: Connection, records: Iterable[SourceRecord], policy: MergePolicy) -> list[tuple[str, str]]:
+    """Merge canonical records of merged-away ids into the survivor's; returns (absorbed, survivor) pairs."""
+    done: list[tuple[str, str]] = []
+    for record in records:
+        merged = [str(i) for i in record.payload.get(MERGED_IDS_KEY) or () if str(i) != record.external_id]
+        if not merged or record.deleted:
+            continue
+        keys = [record.external_id, *merged]
+        rows = conn.execute(select(REF.c.external_id, REF.c.entity, REF.c.canonical_id).where(and_(
+            REF.c.system == record.origin, REF.c.object == record.object, REF.c.external_id.in_(keys)))).all()
+        by_id = {row.external_id: row for row in rows}
+        survivor = by_id.get(record.external_id)
+        if survivor is None:
+            continue  # the survivor failed mapping: nothing to merge into
+        for old in merged:
+            row = by_id.get(old)
+            if row is not None and row.canonical_id != survivor.canonical_id:
+                merge_records(conn, survivor.entity, survivor.canonical_id, row.canonical_id, policy,
+                              reason=f"{record.origin}:merge")
+                done.append((row.canonical_id, survivor.canonical_id))
+    return done
+
+
+def merge_hook(policy: MergePolicy):  # type: ignore[no-untyped-def]
+    """An Ingestor page hook applying the page's source-side merges."""
+    def hook(conn: Connection, result: PageResult, records: Iterable[SourceRecord]) -> None:
+        result.counts["merged"] += len(redirect_merges(conn, records, policy))
+
+    return hook
