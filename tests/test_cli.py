@@ -32,9 +32,11 @@ def test_commands_refuse_an_unmigrated_store_with_the_fix(env):
 
 def test_db_upgrade_then_demo_data_can_be_inspected(env):
     assert run("db", "upgrade").exit_code == 0
-    demo = run("demo", "--db", str(env / "store.db"))
+    demo = runner.invoke(app, ["demo", "--db", str(env / "store.db")], env={"COLUMNS": "250"})
     assert demo.exit_code == 0, demo.output
     assert "Ada Lovelace" in demo.output and "lead_status" in demo.output
+    # An edit made in Salesforce after the backfills reached HubSpot and Zoho through write-back.
+    assert "Now Salesforce says 'Chief Analyst', HubSpot 'Chief Analyst', Zoho 'Chief Analyst'" in demo.output
     shown = run("records", "show", "--email", "ADA@analytical.io")
     assert shown.exit_code == 0
     assert "zoho" in shown.output and "hubspot" in shown.output and "linked: salesforce:" in shown.output

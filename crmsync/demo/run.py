@@ -14,15 +14,11 @@ from sqlalchemy import Engine, select
 
 from crmsync.config.policy import MergePolicy
 from crmsync.config.settings import Settings
-from crmsync.demo.orgs import DemoOrgs
-from crmsync.errors import CrmsyncError
+from crmsync.demo.orgs import SYSTEMS, DemoSystems
 from crmsync.store import db
 from crmsync.store.models import Conflict, ExternalRef, FieldProvenance, Lead, RecordError
 from crmsync.store.tokens import NoTokenStore
 from crmsync.sync_engine import outbox
-from crmsync.sync_engine.identity import new_id
-from crmsync.sync_engine.ingest import Ingestor
-from crmsync.sync_engine.outbox import outbox_hook
 from crmsync.sync_engine.records import SourceRecord
 from crmsync.sync_engine.runner import SyncRunner
 from crmsync.sync_engine.workspace import Workspace
@@ -33,7 +29,7 @@ ID_FIELDS = {"salesforce": "Id", "hubspot": "id", "zoho": "id"}
 
 # Salesforce is trusted most for e-mail; lead status is for a person to decide; tags accumulate.
 DEMO_POLICY = MergePolicy.model_validate({
-    "system_priority": ["salesforce", "salesforce-emea", "hubspot", "zoho"],
+    "system_priority": ["salesforce", "hubspot", "zoho"],
     "entities": {"lead": {"email": "priority", "lead_status": "manual", "tags": "union"}},
 })
 
@@ -52,31 +48,25 @@ def run_demo(database: Path, console: Console) -> None:
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{database}"
     console.rule("[bold]crmsync demo[/bold]: three systems, one canonical store")
-    console.print("Two sandbox Salesforce orgs run on loopback (HTTPS); HubSpot and Zoho still come from bundled "
-                  "records until their sandbox connectors land.")
+    console.print("A Salesforce org, a HubSpot portal and a Zoho org run as sandboxes on loopback (HTTPS), each "
+                  "holding some of the same people, entered at different times with different details.")
     runs = Table("run", "source", "read", "created", "updated", "unchanged", "conflicts", "failed", "queued",
-                 title="Runs (mapping -> identity -> merge -> store -> outbox)")
+                 title="Backfills (mapping -> identity -> merge -> store -> outbox)")
     engine = db.make_engine(url)
     db.upgrade(engine)
-    with DemoOrgs() as orgs:
+    with DemoSystems() as systems:
         settings = Settings.model_validate({"database_url": url, "merge": DEMO_POLICY.model_dump(),
-                                            "connections": orgs.connections()})
+                                            "connections": systems.connections()})
         workspace = Workspace(settings, engine, token_store=NoTokenStore())
         try:
-            backfill = SyncRunner(workspace, "salesforce").backfill()
-            _run_row(runs, "salesforce backfill", backfill.totals())
-            for system in ("hubspot", "zoho", "hubspot"):
-                run_id = new_id()
-                ingestor = Ingestor(engine, workspace.mappings_for("salesforce"), settings.merge)
-                ingestor.page_hooks.append(outbox_hook(workspace.routes, run_id))
-                _run_row(runs, f"{system} (bundled)", ingestor.ingest_page(bundled_records(system), run_id).counts)
+            for name in SYSTEMS:
+                _run_row(runs, name, SyncRunner(workspace, name).backfill().totals())
             console.print(runs)
-            console.print("The second HubSpot run re-reads the same records: nothing changes (content hash per ref).")
             _print_push(console, OutboxDrainer(workspace).drain())
             for item in outbox.list_items(engine, "dead"):
                 console.print(f"  dead letter {item['id']} ({item['target']}, lead {item['canonical_id'][:8]}): "
                               f"{item['last_error']}; see `crmsync outbox list --dead`", highlight=False)
-            _show_change_arriving(console, orgs, workspace)
+            _show_change_arriving(console, systems, workspace)
         finally:
             workspace.close()
     _show_leads(engine, console)
@@ -87,24 +77,22 @@ def run_demo(database: Path, console: Console) -> None:
     console.print(f"        CRMSYNC_DATABASE_URL={url} crmsync conflicts list")
 
 
-def _show_change_arriving(console: Console, orgs: DemoOrgs, workspace: Workspace) -> None:
-    """A user edits Ada in the first org; an incremental pass carries it to the second org."""
+def _show_change_arriving(console: Console, systems: DemoSystems, workspace: Workspace) -> None:
+    """A user edits Ada in Salesforce; incremental passes carry it to HubSpot and Zoho."""
     email = "ada@analytical.io"
-    ada, copy = orgs.lead("salesforce", email), orgs.lead("salesforce-emea", email)
-    if ada is None or copy is None:
-        raise CrmsyncError("the demo lost Ada Lovelace on the way to salesforce-emea; see `crmsync outbox list`")
-    orgs.admin("salesforce", "PATCH", f"records/Lead/{ada['Id']}", {"Title": "Chief Analyst"})
-    console.print(f"\nA user of org [bold]salesforce[/bold] changes Ada's title {ada['Title']!r} -> 'Chief Analyst'; "
-                  f"salesforce-emea still says {copy['Title']!r}.", highlight=False)
+    before = {name: systems.title(name, email) for name in SYSTEMS}
+    systems.edit_title("salesforce", email, "Chief Analyst")
+    console.print(f"\nA Salesforce user changes Ada's title to 'Chief Analyst'. HubSpot says {before['hubspot']!r}, "
+                  f"Zoho says {before['zoho']!r}.", highlight=False)
     passes = Table("pass", "read", "updated", "unchanged", "queued", title="Incremental passes (crmsync sync --once)")
-    for name in ("salesforce", "salesforce-emea"):
+    for name in SYSTEMS:
         totals = SyncRunner(workspace, name).incremental().totals()
         passes.add_row(name, *(str(totals[k]) for k in ("read", "updated", "unchanged", "queued")))
         _print_push(console, OutboxDrainer(workspace).drain())
     console.print(passes)
-    arrived = orgs.lead("salesforce-emea", email) or {}
-    console.print(f"salesforce-emea now says {arrived.get('Title')!r}; reading our own writes back changed nothing "
-                  "(echo suppression).\n", highlight=False)
+    after = {name: systems.title(name, email) for name in SYSTEMS}
+    console.print(f"Now Salesforce says {after['salesforce']!r}, HubSpot {after['hubspot']!r}, Zoho {after['zoho']!r}; "
+                  "reading our own writes back changed nothing (echo suppression).\n", highlight=False)
 
 
 def _print_push(console: Console, results: dict[str, Any]) -> None:
