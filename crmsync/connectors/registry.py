@@ -25,6 +25,7 @@ FACTORY_MODULES: dict[str, str] = {
     "zoho": "crmsync.connectors.zoho.factory",
     "stripe": "crmsync.connectors.stripe.factory",
     "razorpay": "crmsync.connectors.razorpay.factory",
+    "five9": "crmsync.connectors.five9.factory",
 }
 
 ConnectorFactory = Callable[[ConnectionConfig, TokenStore | None, Path | None], Connector]

@@ -20,6 +20,7 @@ SEEDED_OBJECTS = {
     "zoho": ("Accounts", "Contacts", "Leads", "Deals", "Calls"),
     "stripe": ("customers", "payment_intents"),
     "razorpay": ("customers", "payments"),
+    "five9": ("calls",),
 }
 
 sandbox_app = typer.Typer(help="Local emulators of the vendor APIs crmsync talks to, for offline development.")

@@ -114,6 +114,7 @@ BUILTIN_VENDOR_MODULES: dict[str, str] = {
     "stripe": "crmsync.sandbox.stripe",
     "razorpay": "crmsync.sandbox.razorpay",
     "zoho": "crmsync.sandbox.zoho",
+    "five9": "crmsync.sandbox.five9",
 }
 
 
