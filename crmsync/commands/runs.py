@@ -143,30 +143,38 @@ def _print_push(results: dict[str, Any]) -> None:
 
 
 def serve(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each run.")] = True,
+    host: Annotated[str | None, typer.Option(help="Listen address (default: server.host in the config).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default: server.port in the config).")] = None,
+    scheduler: Annotated[bool, typer.Option(help="Run the scheduled syncs and the outbox too.")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose/--quiet", "-v/-q", help="Log each run and batch.")] = True,
 ) -> None:
-    """Run the scheduler: an incremental sync per connection at its interval, and the outbox, until Ctrl-C."""
-    run_serve(verbose)
+    """The webhook receiver (POST /webhooks/CONNECTION, /healthz, /metrics), its inbox processor and the
+    scheduler (an incremental sync per connection at its interval, and the outbox), until Ctrl-C."""
+    run_serve(host, port, scheduler, verbose)
 
 
 @friendly_errors
-def run_serve(verbose: bool) -> None:
-    from crmsync.sync_engine.schedule import build_scheduler, stop
+def run_serve(host: str | None, port: int | None, with_scheduler: bool, verbose: bool) -> None:
+    import uvicorn
+
+    from crmsync.receiver.server import Receiver
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    workspace = Workspace(settings())
-    scheduler = build_scheduler(workspace)
-    finished = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: finished.set())
-    scheduler.start()
-    jobs = ", ".join(job.name for job in scheduler.get_jobs())
-    console.print(f"crmsync serve: {jobs}. Ctrl-C stops.", highlight=False)
+    config = settings()
+    workspace = Workspace(config)
+    receiver = Receiver(workspace, with_scheduler=with_scheduler)
+    server = uvicorn.Server(uvicorn.Config(receiver.app, host=host or config.server.host,
+                                           port=config.server.port if port is None else port, log_config=None,
+                                           access_log=False, lifespan="off", timeout_graceful_shutdown=5))
+    receiver.start()
+    console.print(f"crmsync serve on http://{server.config.host}:{server.config.port}: webhooks for "
+                  f"{', '.join(receiver.adapters) or 'no connection'}"
+                  + ("; scheduled syncs and outbox running" if with_scheduler else "") + ". Ctrl-C stops.",
+                  highlight=False)
     try:
-        finished.wait()
-    except KeyboardInterrupt:
-        pass
+        server.run()  # handles SIGINT/SIGTERM: stops accepting, finishes requests in flight
     finally:
-        console.print("stopping: waiting for running passes to finish their page")
-        stop(scheduler)
+        console.print("stopping: running passes finish their page; stored events wait in the inbox")
+        receiver.stop()
         workspace.close()

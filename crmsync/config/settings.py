@@ -34,6 +34,21 @@ class OutboxSettings(BaseModel):
     interval_seconds: float = Field(default=30.0, gt=0)  # how often `serve` drains the outbox
 
 
+class ServerSettings(BaseModel):
+    """`crmsync serve`: where the webhook receiver listens and how its inbox is processed."""
+
+    model_config = ConfigDict(extra="forbid")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = None  # the URL vendors call, when a proxy sits in front (signatures cover it)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    inbox_batch_size: int = Field(default=500, ge=1)
+    inbox_max_attempts: int = Field(default=5, ge=1)
+    inbox_retry_seconds: float = Field(default=5.0, ge=0)
+    inbox_poll_seconds: float = Field(default=0.2, gt=0)
+    inbox_hold_seconds: float = Field(default=0.0, ge=0)  # let events wait (to batch them) before processing
+
+
 class BackfillSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     window_days: float = Field(default=30.0, gt=0)  # long ranges are sliced into windows this wide
@@ -50,6 +65,7 @@ class Settings(BaseModel):
     connections: list[ConnectionConfig] = Field(default_factory=list)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     backfill: BackfillSettings = Field(default_factory=BackfillSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     config_file: Path | None = Field(default=None, exclude=True)  # where these settings came from
 
     @model_validator(mode="after")

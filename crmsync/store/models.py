@@ -257,6 +257,30 @@ class OutboxItem(SQLModel, table=True):
     updated_at: datetime = _ts(nullable=False)
 
 
+class InboxEvent(SQLModel, table=True):
+    """A verified webhook event, stored before the vendor gets its answer; processed afterwards.
+
+    Unique on the vendor's event id per connection, so a redelivery is acknowledged and ignored. `status` is
+    pending, done or dead (a dead letter after `attempts` failures)."""
+
+    __tablename__ = "inbox_event"
+    __table_args__ = (
+        UniqueConstraint("connection", "event_id", name="uq_inbox_event_vendor_id"),
+        Index("ix_inbox_event_due", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    connection: str = Field(max_length=64)
+    event_id: str = Field(max_length=255)
+    payload: dict[str, Any] = _json({})
+    occurred_at: datetime | None = _ts()
+    received_at: datetime = _ts(nullable=False)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = _ts(nullable=False)
+    last_error: str | None = None
+    processed_at: datetime | None = _ts()
+
+
 class ConnectionToken(SQLModel, table=True):
     """OAuth tokens crmsync obtained for a connection, encrypted (Fernet) with CRMSYNC_SECRET_KEY."""
 

@@ -66,8 +66,10 @@ class CanonicalPatch:
         repr of sorted items is deterministic for the value types mappings produce (str, int, Decimal, date,
         datetime, bool, lists of those) and several times cheaper than JSON on the hot path.
         """
+        # The source time is part of it: a source asserting the same values again later is news (it is newer
+        # than what another system said meanwhile), while a re-read or a redelivery is not.
         body = (sorted(self.values.items()), sorted(self.cleared),
-                sorted((k, r.object, r.external_id) for k, r in self.refs.items()), self.deleted)
+                sorted((k, r.object, r.external_id) for k, r in self.refs.items()), self.deleted, self.source_ts)
         return hashlib.blake2b(repr(body).encode(), digest_size=16).hexdigest()
 
     def echo_hash(self) -> str | None:

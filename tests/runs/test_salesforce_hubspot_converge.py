@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hubspot_sandbox_support import HubSpotPortalAdmin, hubspot_emulator, portal
-from runs_support import connection_config
+from runs_support import connection_config, hubspot_connection
 
 from crmsync.config.settings import Settings
 from crmsync.store import db
@@ -16,13 +16,6 @@ from crmsync.sync_engine.workspace import Workspace
 from crmsync.sync_engine.writeback import OutboxDrainer
 
 __all__ = ["hubspot_emulator", "portal"]
-HUBSPOT_OPTIONS = {"retry_initial_seconds": 0.001, "retry_max_seconds": 0.005, "max_attempts": 4}
-
-
-def hubspot_connection(portal: HubSpotPortalAdmin) -> dict:
-    return {"name": "hs", "system": "hubspot", "base_url": portal.base_url, "ca_bundle": portal.endpoint.ca_bundle,
-            "credentials": {"access_token": portal.token}, "objects": {"contacts": "both"},
-            "options": HUBSPOT_OPTIONS}
 
 
 def people_in_salesforce(org) -> dict[str, dict]:

@@ -1,0 +1,62 @@
+"""`crmsync serve` in one object: the receiver app, the inbox processor thread and the scheduler.
+
+`Receiver(workspace)` builds an adapter for every connection whose system receives webhooks; `start()` runs
+the inbox processor (and the scheduler, when asked) in background threads; `app` is the ASGI app uvicorn
+serves. `stop()` stops processing after the current batch: stored events stay in the inbox for next time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from crmsync.receiver.app import create_app
+from crmsync.receiver.events import WebhookAdapter, build_adapter, has_adapter
+from crmsync.receiver.metrics import ReceiverMetrics
+from crmsync.receiver.processor import InboxProcessor, start_processor
+from crmsync.sync_engine.workspace import Workspace
+
+log = logging.getLogger("crmsync.serve")
+
+
+class Receiver:
+    def __init__(self, workspace: Workspace, with_scheduler: bool = True) -> None:
+        self.workspace = workspace
+        server = workspace.settings.server
+        self.adapters: dict[str, WebhookAdapter] = {
+            c.name: build_adapter(c.system, workspace.connector(c.name), c, server.public_url)
+            for c in workspace.connections if has_adapter(c.system)}
+        self.metrics = ReceiverMetrics(workspace.engine)
+        self.processor = InboxProcessor(workspace, self.adapters, self.metrics, batch_size=server.inbox_batch_size,
+                                        max_attempts=server.inbox_max_attempts,
+                                        retry_seconds=server.inbox_retry_seconds,
+                                        hold_seconds=server.inbox_hold_seconds)
+        self.scheduler: Any = None
+        if with_scheduler:
+            from crmsync.sync_engine.schedule import build_scheduler
+
+            self.scheduler = build_scheduler(workspace)
+        self.app = create_app(workspace, self.adapters, self.metrics, public_url=server.public_url,
+                              max_body_bytes=server.max_body_bytes,
+                              scheduler_alive=self._scheduler_alive if with_scheduler else None)
+        self._processor: tuple[threading.Thread, threading.Event] | None = None
+
+    def _scheduler_alive(self) -> bool:
+        return self.scheduler is None or bool(self.scheduler.running)
+
+    def start(self) -> None:
+        self._processor = start_processor(self.processor, self.workspace.settings.server.inbox_poll_seconds)
+        if self.scheduler is not None:
+            self.scheduler.start()
+        log.info("receiving webhooks for %s", ", ".join(self.adapters) or "no connection")
+
+    def stop(self) -> None:
+        if self.scheduler is not None:
+            from crmsync.sync_engine.schedule import stop
+
+            stop(self.scheduler)
+        if self._processor is not None:
+            thread, stopping = self._processor
+            stopping.set()
+            thread.join(timeout=30)
