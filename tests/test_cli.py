@@ -37,6 +37,8 @@ def test_db_upgrade_then_demo_data_can_be_inspected(env):
     assert "Ada Lovelace" in demo.output and "lead_status" in demo.output
     # An edit made in Salesforce after the backfills reached HubSpot and Zoho through write-back.
     assert "Now Salesforce says 'Chief Analyst', HubSpot 'Chief Analyst', Zoho 'Chief Analyst'" in demo.output
+    # ... and a HubSpot edit reached Salesforce through the webhook receiver.
+    assert "Salesforce says 'Rear Admiral (ret.)'" in demo.output
     shown = run("records", "show", "--email", "ADA@analytical.io")
     assert shown.exit_code == 0
     assert "zoho" in shown.output and "hubspot" in shown.output and "linked: salesforce:" in shown.output

@@ -94,7 +94,8 @@ class DemoSystems:
         return [
             entry("salesforce", {k: sf[k] for k in ("client_id", "client_secret", "username", "password")},
                   self.endpoints["salesforce"].base_url, {"lookback_seconds": 0}),
-            entry("hubspot", {"access_token": hs["private_app_token"]}, self.endpoints["hubspot"].base_url, {}),
+            entry("hubspot", {"access_token": hs["private_app_token"], "client_secret": hs["client_secret"]},
+                  self.endpoints["hubspot"].base_url, {}),
             entry("zoho", {k: zoho[k] for k in ("client_id", "client_secret", "refresh_token")}, zoho["accounts_url"],
                   {}),
         ]

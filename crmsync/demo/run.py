@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,8 @@ from sqlalchemy import Engine, select
 from crmsync.config.policy import MergePolicy
 from crmsync.config.settings import Settings
 from crmsync.demo.orgs import SYSTEMS, DemoSystems
+from crmsync.errors import CrmsyncError
+from crmsync.receiver.server import BackgroundServer, Receiver
 from crmsync.store import db
 from crmsync.store.models import Conflict, ExternalRef, FieldProvenance, Lead, RecordError
 from crmsync.store.tokens import NoTokenStore
@@ -67,6 +70,7 @@ def run_demo(database: Path, console: Console) -> None:
                 console.print(f"  dead letter {item['id']} ({item['target']}, lead {item['canonical_id'][:8]}): "
                               f"{item['last_error']}; see `crmsync outbox list --dead`", highlight=False)
             _show_change_arriving(console, systems, workspace)
+            _show_webhook(console, systems, workspace)
         finally:
             workspace.close()
     _show_leads(engine, console)
@@ -93,6 +97,33 @@ def _show_change_arriving(console: Console, systems: DemoSystems, workspace: Wor
     after = {name: systems.title(name, email) for name in SYSTEMS}
     console.print(f"Now Salesforce says {after['salesforce']!r}, HubSpot {after['hubspot']!r}, Zoho {after['zoho']!r}; "
                   "reading our own writes back changed nothing (echo suppression).\n", highlight=False)
+
+
+def _show_webhook(console: Console, systems: DemoSystems, workspace: Workspace) -> None:
+    """`crmsync serve`'s receiver takes a HubSpot webhook; the change reaches Salesforce within seconds."""
+    email = "grace@navy.mil"
+    receiver = Receiver(workspace, with_scheduler=False)
+    with BackgroundServer(receiver.app) as server:
+        receiver.start()
+        try:
+            systems.admin("hubspot", "POST", "listeners", {"url": f"{server.url}/webhooks/hubspot"})
+            started = time.monotonic()
+            systems.edit_title("hubspot", email, "Rear Admiral (ret.)")
+            console.print(f"A HubSpot user changes Grace Hopper's title; HubSpot signs a webhook to {server.url}"
+                          "/webhooks/hubspot.", highlight=False)
+            arrived = None
+            while time.monotonic() - started < 15:
+                OutboxDrainer(workspace).drain()  # `serve` runs this as its outbox job
+                if systems.title("salesforce", email) == "Rear Admiral (ret.)":
+                    arrived = time.monotonic() - started
+                    break
+                time.sleep(0.1)
+        finally:
+            receiver.stop()
+    if arrived is None:
+        raise CrmsyncError("the HubSpot webhook did not reach Salesforce within 15 s; see `crmsync status`")
+    console.print(f"Verified, stored in the inbox, applied and pushed: Salesforce says "
+                  f"{systems.title('salesforce', email)!r} {arrived:.1f} s after the edit.\n", highlight=False)
 
 
 def _print_push(console: Console, results: dict[str, Any]) -> None:

@@ -60,3 +60,40 @@ class Receiver:
             thread, stopping = self._processor
             stopping.set()
             thread.join(timeout=30)
+
+
+class BackgroundServer:
+    """An ASGI app served by uvicorn on a loopback port in a thread (demo, tests, benchmarks)."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        import socket
+
+        import uvicorn
+
+        self._sock = socket.socket()
+        self._sock.bind((host, port))
+        self.url = f"http://{host}:{self._sock.getsockname()[1]}"
+        self._server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off",
+                                                     timeout_graceful_shutdown=1))
+        self._thread = threading.Thread(target=self._run, name="crmsync-receiver", daemon=True)
+
+    def _run(self) -> None:
+        import asyncio
+
+        asyncio.run(self._server.serve(sockets=[self._sock]))
+
+    def __enter__(self) -> BackgroundServer:
+        import time
+
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the receiver did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()

@@ -6,6 +6,8 @@ from typing import Any
 
 from sandbox_support import TEST_DEFAULTS, SalesforceOrgAdmin
 
+from crmsync.receiver.server import BackgroundServer
+
 
 def connection_config(name: str, org: SalesforceOrgAdmin, objects: dict[str, str], **options: Any
                       ) -> dict[str, Any]:
@@ -16,37 +18,7 @@ def connection_config(name: str, org: SalesforceOrgAdmin, objects: dict[str, str
             "options": {**TEST_DEFAULTS, **options}}
 
 
-class ReceiverServer:
-    """`crmsync serve`'s ASGI app on a free loopback port, in a thread, as vendors reach it over HTTP."""
-
-    def __init__(self, app: Any) -> None:
-        import asyncio
-        import socket
-        import threading
-
-        import uvicorn
-
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-        self._server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off",
-                                                     timeout_graceful_shutdown=1))
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._server.serve(sockets=[self._sock])),
-                                        daemon=True)
-
-    def __enter__(self) -> ReceiverServer:
-        import time
-
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()
+ReceiverServer = BackgroundServer  # `crmsync serve`'s app on a free loopback port, in a thread
 
 
 def hubspot_connection(portal: Any, name: str = "hs", objects: dict[str, str] | None = None) -> dict[str, Any]:
