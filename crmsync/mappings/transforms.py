@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -151,6 +152,26 @@ def _date(_params: NoParams, _region: str | None) -> Transform:
             raise RecordMappingError(f"{value!r} is not an ISO date") from None
 
     return Transform("date", forward, lambda value, _ctx: value.isoformat())
+
+
+class DayParams(_Params):
+    time_zone: str = "UTC"
+
+
+def _day(params: DayParams, _region: str | None) -> Transform:
+    """A date field fed by a timestamp (Salesforce Task.ActivityDate from a call's start): write-back sends the
+    timestamp's calendar day in `time_zone`; a day read back is its midnight there (a lossy read, so rules
+    using it are usually `out`)."""
+    try:
+        zone = ZoneInfo(params.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"transform 'day': unknown time zone {params.time_zone!r}") from None
+    as_date = _date(NoParams(), None).forward
+
+    def forward(value: Any, ctx: Context) -> datetime:
+        return datetime.combine(as_date(value, ctx), time(), zone).astimezone(UTC)
+
+    return Transform("day", forward, lambda value, _ctx: parse_utc(value).astimezone(zone).date().isoformat())
 
 
 def to_decimal(value: Any) -> Decimal:
@@ -322,6 +343,7 @@ REGISTRY: dict[str, tuple[type[_Params], Builder]] = {
     "phone": (PhoneParams, _phone),
     "datetime": (DatetimeParams, _datetime),
     "date": (NoParams, _date),
+    "day": (DayParams, _day),
     "decimal": (NoParams, _decimal),
     "minor_units": (MinorUnitsParams, _minor_units),
     "scale": (ScaleParams, _scale),

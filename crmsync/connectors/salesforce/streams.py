@@ -40,13 +40,14 @@ def same_salesforce_id(a: object, b: object) -> bool:
 
 
 def mapped_source_fields(path: Path | None = None) -> dict[str, tuple[str, ...]]:
-    """The Salesforce fields each object's mapping reads (`in`/`both` rules), from the mapping file."""
+    """The Salesforce fields each object's mapping names, from the mapping file. Fields only written (`out`
+    rules, e.g. Task.Status) are read too, so a record's payload shows everything crmsync keeps there."""
     raw = yaml.safe_load((path or mapping_files()["salesforce"]).read_text(encoding="utf-8"))
     fields: dict[str, tuple[str, ...]] = {}
     for name, obj in MappingFile.model_validate(raw).objects.items():
         names = [obj.id_field, *([obj.modified_field] if obj.modified_field else [])]
         for rule in obj.fields:
-            if rule.source is not None and rule.direction != "out":
+            if rule.source is not None:
                 names += [rule.source] if isinstance(rule.source, str) else rule.source
         fields[name] = tuple(dict.fromkeys(names))
     return fields

@@ -4,6 +4,10 @@ Items Salesforce has not seen are upserted on the external-id field (`crmsync_id
 replayed push updates instead of duplicating. Items that already have a Salesforce Id (records that came
 from Salesforce) are updated by Id and get the external id stamped, because an upsert on the external id
 alone would create a second copy of them. allOrNone is off: one bad row never fails its neighbours.
+
+An upsert can land on a record that exists already (a push replayed after a crash lost its result); Salesforce
+then refuses fields that can be set only on create (Task.TaskSubtype). Such rows are sent once more without
+those fields: the first push set them.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from crmsync.connectors.salesforce.client import SalesforceClient
 RETRYABLE_ROW_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_RUNNING_TOO_LONG", "SERVER_UNAVAILABLE",
                                  "ALL_OR_NONE_OPERATION_ROLLED_BACK"})
 NOT_WRITABLE_KEYS = frozenset({"Id", "attributes"})
+NOT_UPDATEABLE_CODE = "INVALID_FIELD_FOR_INSERT_UPDATE"
 
 
 def _json_value(value: Any) -> Any:
@@ -41,6 +46,14 @@ def row_result(item: WriteItem, row: Mapping[str, Any]) -> WriteResult:
                        retryable=any(e.get("statusCode") in RETRYABLE_ROW_CODES for e in errors))
 
 
+def refused_fields(row: Mapping[str, Any]) -> frozenset[str]:
+    """The fields a failed row names when "cannot create/update these fields" is its only error."""
+    errors = [e for e in row.get("errors") or [] if isinstance(e, Mapping)]
+    if row.get("success") or not errors or any(e.get("statusCode") != NOT_UPDATEABLE_CODE for e in errors):
+        return frozenset()
+    return frozenset(str(name) for e in errors for name in e.get("fields") or [])
+
+
 class SalesforceWriter:
     def __init__(self, client: SalesforceClient) -> None:
         self.client = client
@@ -58,12 +71,21 @@ class SalesforceWriter:
         results: dict[int, WriteResult] = {}
         new = [(index, item) for index, item in enumerate(items) if item.external_id is None]
         known = [(index, item) for index, item in enumerate(items) if item.external_id is not None]
-        self._send(stream, new, f"composite/sobjects/{stream}/{self.external_id_field}", results)
+        upsert = f"composite/sobjects/{stream}/{self.external_id_field}"
+        again = self._send(stream, new, upsert, results)
+        if again:
+            self._send(stream, again, upsert, results)
         self._send(stream, known, "composite/sobjects", results)
         return [results[index] for index in range(len(items))]
 
+    def _create_only(self, stream: str) -> frozenset[str]:
+        fields = self.client.describe(stream)["fields"]
+        return frozenset(f["name"] for f in fields if f.get("createable") and not f.get("updateable"))
+
     def _send(self, stream: str, indexed: list[tuple[int, WriteItem]], path: str,
-              results: dict[int, WriteResult]) -> None:
+              results: dict[int, WriteResult]) -> list[tuple[int, WriteItem]]:
+        """Write the rows; returns upserts that met an existing record, without the create-only fields it refused."""
+        again: list[tuple[int, WriteItem]] = []
         for offset in range(0, len(indexed), self.batch_size):
             batch = indexed[offset : offset + self.batch_size]
             body = {"allOrNone": False, "records": [self._row(stream, item) for _, item in batch]}
@@ -74,3 +96,8 @@ class SalesforceWriter:
                                      f"for {len(batch)} rows")
             for (index, item), row in zip(batch, rows, strict=True):
                 results[index] = row_result(item, row)
+                refused = refused_fields(row) if item.external_id is None else frozenset()
+                if refused and refused <= self._create_only(stream) and refused & set(item.payload):
+                    payload = {key: value for key, value in item.payload.items() if key not in refused}
+                    again.append((index, WriteItem(item.canonical_id, payload, item.external_id)))
+        return again
