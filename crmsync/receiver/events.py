@@ -64,6 +64,10 @@ class WebhookAdapter(Protocol):
 ADAPTER_MODULES: dict[str, str] = {
     "salesforce": "crmsync.connectors.salesforce.webhook",
     "hubspot": "crmsync.connectors.hubspot.webhook",
+    "zoho": "crmsync.connectors.zoho.webhook",
+    "stripe": "crmsync.connectors.stripe.webhook",
+    "razorpay": "crmsync.connectors.razorpay.webhook",
+    "five9": "crmsync.connectors.five9.webhook",
 }
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
+from crmsync.errors import CrmsyncError
 from crmsync.receiver.app import create_app
 from crmsync.receiver.events import WebhookAdapter, build_adapter, has_adapter
 from crmsync.receiver.metrics import ReceiverMetrics
@@ -18,6 +20,7 @@ from crmsync.receiver.processor import InboxProcessor, start_processor
 from crmsync.sync_engine.workspace import Workspace
 
 log = logging.getLogger("crmsync.serve")
+RENEW_CHECK_SECONDS = 60.0
 
 
 class Receiver:
@@ -41,6 +44,7 @@ class Receiver:
                               max_body_bytes=server.max_body_bytes,
                               scheduler_alive=self._scheduler_alive if with_scheduler else None)
         self._processor: tuple[threading.Thread, threading.Event] | None = None
+        self._renewals: threading.Event | None = None
 
     def _scheduler_alive(self) -> bool:
         return self.scheduler is None or bool(self.scheduler.running)
@@ -49,13 +53,39 @@ class Receiver:
         self._processor = start_processor(self.processor, self.workspace.settings.server.inbox_poll_seconds)
         if self.scheduler is not None:
             self.scheduler.start()
+        self._subscribe()
         log.info("receiving webhooks for %s", ", ".join(self.adapters) or "no connection")
+
+    def _subscribe(self) -> None:
+        """Vendors that push only to a subscribed channel (Zoho's watch) get subscribed now and renewed
+        before expiry by a small thread; a failure is logged and the scheduled poll still covers the gap."""
+        watched = [name for name in self.adapters if hasattr(self.workspace.connector(name), "renew_if_needed")]
+        for name in watched:
+            try:
+                expiry = self.workspace.connector(name).subscribe()  # type: ignore[attr-defined]
+                log.info("%s: notification channel subscribed until %s", name, expiry)
+            except CrmsyncError as exc:
+                log.warning("%s: cannot subscribe to notifications (%s); polling still runs", name, exc)
+        if watched:
+            self._renewals = threading.Event()
+            threading.Thread(target=self._renew, args=(watched, self._renewals), name="crmsync-renew",
+                             daemon=True).start()
+
+    def _renew(self, names: list[str], stop: threading.Event) -> None:
+        while not stop.wait(RENEW_CHECK_SECONDS):
+            for name in names:
+                try:
+                    self.workspace.connector(name).renew_if_needed(datetime.now(UTC))  # type: ignore[attr-defined]
+                except CrmsyncError as exc:
+                    log.warning("%s: notification channel renewal failed (%s); will try again", name, exc)
 
     def stop(self) -> None:
         if self.scheduler is not None:
             from crmsync.sync_engine.schedule import stop
 
             stop(self.scheduler)
+        if self._renewals is not None:
+            self._renewals.set()
         if self._processor is not None:
             thread, stopping = self._processor
             stopping.set()
@@ -68,13 +98,11 @@ class BackgroundServer:
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         import socket
 
-        import uvicorn
-
+        self.app = app  # may be set after construction: the URL is known once the port is bound
         self._sock = socket.socket()
         self._sock.bind((host, port))
         self.url = f"http://{host}:{self._sock.getsockname()[1]}"
-        self._server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off",
-                                                     timeout_graceful_shutdown=1))
+        self._server: Any = None
         self._thread = threading.Thread(target=self._run, name="crmsync-receiver", daemon=True)
 
     def _run(self) -> None:
@@ -85,6 +113,10 @@ class BackgroundServer:
     def __enter__(self) -> BackgroundServer:
         import time
 
+        import uvicorn
+
+        self._server = uvicorn.Server(uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="off",
+                                                     timeout_graceful_shutdown=1))
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
