@@ -16,6 +16,7 @@ from crmsync.config.connections import ConnectionConfig, expand_env
 from crmsync.config.policy import MergePolicy
 from crmsync.errors import ConfigError, NotFoundError
 from crmsync.sync_engine.identity import DEFAULT_MATCH_KEYS
+from crmsync.sync_engine.payment_links import PaymentRules
 
 DEFAULT_DATABASE_URL = "sqlite:///crmsync.db"
 CONFIG_ENV = "CRMSYNC_CONFIG"
@@ -66,6 +67,7 @@ class Settings(BaseModel):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     backfill: BackfillSettings = Field(default_factory=BackfillSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    payments: PaymentRules = Field(default_factory=PaymentRules)
     config_file: Path | None = Field(default=None, exclude=True)  # where these settings came from
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ from crmsync.store import db
 from crmsync.store.tokens import TokenStore, token_store_for
 from crmsync.sync_engine.ingest import Ingestor
 from crmsync.sync_engine.outbox import OutboxRoutes, Route, outbox_hook
+from crmsync.sync_engine.payment_links import payment_hook
 from crmsync.sync_engine.source_merges import merge_hook
 
 
@@ -66,7 +67,8 @@ class Workspace:
         """The ingest path for records of connection `name`, enqueuing write-back to the other connections."""
         ingestor = Ingestor(self.engine, self.mappings_for(name), self.settings.merge, self.settings.identity)
         ingestor.page_hooks.append(merge_hook(self.settings.merge))
-        ingestor.page_hooks.append(outbox_hook(self.routes, run_id))
+        ingestor.page_hooks.append(payment_hook(self.settings.payments, self.settings.merge, run_id))
+        ingestor.page_hooks.append(outbox_hook(self.routes, run_id))  # last: it queues what the others changed
         return ingestor
 
     def close(self) -> None:

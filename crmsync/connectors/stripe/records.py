@@ -106,6 +106,21 @@ def payment_block(stream: str, obj: Obj, deal_key: str) -> Obj:
     }
 
 
+def listed_at(stream: str, obj: Obj, read_at: datetime) -> datetime:
+    """The source time of a listed object. Stripe objects carry no update time, only `created`: a payment
+    is as recent as its charge, and a refunded one as the read (its refund has no time in the charge), so a
+    refund read by listing is newer than the payment it changes."""
+    moment = int(obj.get("created") or 0)
+    if stream in PAYMENT_STREAMS:
+        charge = obj.get("latest_charge") if stream == "payment_intents" else obj.get("charge") \
+            if stream == "invoices" else obj
+        if isinstance(charge, dict):
+            moment = max(moment, int(charge.get("created") or 0))
+            if int(charge.get("amount_refunded") or 0) > 0:  # after the charge, whatever the clocks say
+                return max(read_at, datetime.fromtimestamp(moment + 1, UTC))
+    return datetime.fromtimestamp(moment, UTC)
+
+
 def to_source_record(stream: str, obj: Obj, modified_at: datetime, connection: str, deal_key: str) -> SourceRecord:
     payload = dict(obj)
     if stream in PAYMENT_STREAMS:

@@ -17,7 +17,14 @@ from typing import Any
 
 from crmsync.connectors.base import ConnectorError, StreamPage
 from crmsync.connectors.stripe.client import NotFound, StripeApiClient
-from crmsync.connectors.stripe.records import Obj, deleted_record, owner_of, stands_alone, to_source_record
+from crmsync.connectors.stripe.records import (
+    Obj,
+    deleted_record,
+    listed_at,
+    owner_of,
+    stands_alone,
+    to_source_record,
+)
 
 log = logging.getLogger("crmsync.connectors.stripe")
 _CHARGE_EVENTS = ("charge.succeeded", "charge.failed", "charge.captured", "charge.refunded", "charge.updated")
@@ -163,7 +170,8 @@ class StreamReader:
                 params["starting_after"] = starting_after
             page = self.client.call(f"listing {stream}", self._resource(stream).list, params=params)
             objs = [item.to_dict() for item in page.data]
-            records = [to_source_record(stream, obj, at(obj["created"]), self.connection,
+            read_at = datetime.now(UTC)
+            records = [to_source_record(stream, obj, listed_at(stream, obj, read_at), self.connection,
                                         self.settings.deal_reference_key) for obj in objs if stands_alone(stream, obj)]
             if objs:
                 starting_after = objs[-1]["id"]
