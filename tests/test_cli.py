@@ -39,6 +39,15 @@ def test_db_upgrade_then_demo_data_can_be_inspected(env):
     assert "Now Salesforce says 'Chief Analyst', HubSpot 'Chief Analyst', Zoho 'Chief Analyst'" in demo.output
     # ... and a HubSpot edit reached Salesforce through the webhook receiver.
     assert "Salesforce says 'Rear Admiral (ret.)'" in demo.output
+    # Ada's Stripe payment named the Opportunity: linked to her and the deal, it won the deal in every CRM.
+    assert "linked to Ada Lovelace and 'Analytical Engines upgrade'; deals won: 1." in demo.output
+    assert ("The deal is won in all three CRMs: Salesforce 'Closed Won', HubSpot 'closedwon', Zoho 'Closed Won'."
+            in demo.output)
+    # Her Five9 call came through the receiver and was logged on her, once, in each CRM.
+    links = ("│ Task ", "WhoId = Lead "), ("│ call ", "associated to contact "), ("│ Call ", "What_Id = Leads ")
+    rows = [line for line in demo.output.splitlines() if any(a in line and b in line for a, b in links)]
+    assert [row.split("│")[1].strip() for row in rows] == ["Salesforce", "HubSpot", "Zoho"], rows
+    assert "The call is on Ada once in each CRM (Salesforce, HubSpot, Zoho)" in demo.output
     shown = run("records", "show", "--email", "ADA@analytical.io")
     assert shown.exit_code == 0
     assert "zoho" in shown.output and "hubspot" in shown.output and "linked: salesforce:" in shown.output

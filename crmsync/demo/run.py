@@ -1,10 +1,12 @@
-"""The demo: overlapping people from Salesforce, HubSpot and Zoho, merged by policy into one SQLite store."""
+"""The demo: overlapping people from Salesforce, HubSpot and Zoho, merged by policy into one SQLite store; then a
+Stripe payment that wins a deal and a Five9 call, both reaching every CRM."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from sqlalchemy import Engine, select
 from crmsync.config.policy import MergePolicy
 from crmsync.config.settings import Settings
 from crmsync.demo.orgs import SYSTEMS, DemoSystems
+from crmsync.demo.payment_and_call import show_call, show_payment
 from crmsync.errors import CrmsyncError
 from crmsync.receiver.server import BackgroundServer, Receiver
 from crmsync.store import db
@@ -50,9 +53,11 @@ def run_demo(database: Path, console: Console) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{database}"
-    console.rule("[bold]crmsync demo[/bold]: three systems, one canonical store")
+    console.rule("[bold]crmsync demo[/bold]: three CRMs, payments and calls, one canonical store")
     console.print("A Salesforce org, a HubSpot portal and a Zoho org run as sandboxes on loopback (HTTPS), each "
                   "holding some of the same people, entered at different times with different details.")
+    console.print("Salesforce also has an Opportunity for Ada; a Stripe account and a Five9 contact center run "
+                  "beside them.")
     runs = Table("run", "source", "read", "created", "updated", "unchanged", "conflicts", "failed", "queued",
                  title="Backfills (mapping -> identity -> merge -> store -> outbox)")
     engine = db.make_engine(url)
@@ -70,7 +75,10 @@ def run_demo(database: Path, console: Console) -> None:
                 console.print(f"  dead letter {item['id']} ({item['target']}, lead {item['canonical_id'][:8]}): "
                               f"{item['last_error']}; see `crmsync outbox list --dead`", highlight=False)
             _show_change_arriving(console, systems, workspace)
-            _show_webhook(console, systems, workspace)
+            show_payment(console, systems, workspace, _print_push)
+            with _receiving(workspace) as receiver_url:
+                _show_webhook(console, systems, workspace, receiver_url)
+                show_call(console, systems, workspace, receiver_url)
         finally:
             workspace.close()
     _show_leads(engine, console)
@@ -99,27 +107,33 @@ def _show_change_arriving(console: Console, systems: DemoSystems, workspace: Wor
                   "reading our own writes back changed nothing (echo suppression).\n", highlight=False)
 
 
-def _show_webhook(console: Console, systems: DemoSystems, workspace: Workspace) -> None:
-    """`crmsync serve`'s receiver takes a HubSpot webhook; the change reaches Salesforce within seconds."""
-    email = "grace@navy.mil"
+@contextmanager
+def _receiving(workspace: Workspace) -> Iterator[str]:
+    """`crmsync serve`'s receiver (its scheduler left out: the demo runs each step itself), on loopback."""
     receiver = Receiver(workspace, with_scheduler=False)
     with BackgroundServer(receiver.app) as server:
         receiver.start()
         try:
-            systems.admin("hubspot", "POST", "listeners", {"url": f"{server.url}/webhooks/hubspot"})
-            started = time.monotonic()
-            systems.edit_title("hubspot", email, "Rear Admiral (ret.)")
-            console.print(f"A HubSpot user changes Grace Hopper's title; HubSpot signs a webhook to {server.url}"
-                          "/webhooks/hubspot.", highlight=False)
-            arrived = None
-            while time.monotonic() - started < 15:
-                OutboxDrainer(workspace).drain()  # `serve` runs this as its outbox job
-                if systems.title("salesforce", email) == "Rear Admiral (ret.)":
-                    arrived = time.monotonic() - started
-                    break
-                time.sleep(0.1)
+            yield server.url
         finally:
             receiver.stop()
+
+
+def _show_webhook(console: Console, systems: DemoSystems, workspace: Workspace, receiver_url: str) -> None:
+    """The receiver takes a HubSpot webhook; the change reaches Salesforce within seconds."""
+    email = "grace@navy.mil"
+    systems.admin("hubspot", "POST", "listeners", {"url": f"{receiver_url}/webhooks/hubspot"})
+    started = time.monotonic()
+    systems.edit_title("hubspot", email, "Rear Admiral (ret.)")
+    console.print(f"A HubSpot user changes Grace Hopper's title; HubSpot signs a webhook to {receiver_url}"
+                  "/webhooks/hubspot.", highlight=False)
+    arrived = None
+    while time.monotonic() - started < 15:
+        OutboxDrainer(workspace).drain()  # `serve` runs this as its outbox job
+        if systems.title("salesforce", email) == "Rear Admiral (ret.)":
+            arrived = time.monotonic() - started
+            break
+        time.sleep(0.1)
     if arrived is None:
         raise CrmsyncError("the HubSpot webhook did not reach Salesforce within 15 s; see `crmsync status`")
     console.print(f"Verified, stored in the inbox, applied and pushed: Salesforce says "

@@ -116,6 +116,10 @@ def _compile_rule(rule: FieldRule, entity: str, region: str | None) -> tuple[Com
         errors.append("a constant cannot be written back; set `direction: in`")
     if rule.ref is not None and (len(targets) != 1 or not targets[0].endswith("_id")):
         errors.append("`ref` needs one target that holds a canonical id (a field ending in _id)")
+    if rule.when is not None:
+        if not rule.when:
+            errors.append("`when` needs at least one {path: value}")
+        errors += [f"`when` path {path!r} is also a source of this rule" for path in rule.when if path in sources]
     chain: list[Transform] = []
     for spec in rule.transforms:
         try:
@@ -139,7 +143,9 @@ def _compile_rule(rule: FieldRule, entity: str, region: str | None) -> tuple[Com
         return None, errors
     types = [field_type(entity, t) for t in targets]
     coercers = tuple(coercer(t) if t is not None else None for t in types)
-    return CompiledRule(sources, targets, tuple(chain), rule.default, rule.constant, rule.ref, coercers, types[0]), []
+    when = tuple((rule.when or {}).items())
+    return CompiledRule(sources, targets, tuple(chain), rule.default, rule.constant, rule.ref, coercers, types[0],
+                        when), []
 
 
 def _compile_object(
@@ -156,7 +162,8 @@ def _compile_object(
         if compiled is None:
             continue
         if rule.direction in ("in", "both"):
-            for target in compiled.targets:
+            # A rule with `when` reads only the records it matches, so it may share its target with other rules.
+            for target in () if compiled.when else compiled.targets:
                 if target in in_targets:
                     problems.append(MappingProblem(
                         file, name, label, f"target {target!r} is already filled by rule {in_targets[target]}"))

@@ -57,6 +57,7 @@ class CompiledRule:
     ref: str | None = None
     coercers: tuple[TransformFn | None, ...] = ()
     target_type: type | None = None  # a value already of this type skips coercion
+    when: tuple[tuple[str, Any], ...] = ()  # (path, value): read only from records holding them, written with it
 
     def read(self, payload: Mapping[str, Any], getters: tuple[Callable[[Mapping[str, Any]], Any], ...]) -> Any:
         if self.constant is not None:
@@ -100,7 +101,8 @@ class ObjectMapper:
         self.modified_field = modified_field
         self._in = [
             (rule, tuple(_getter(s) for s in rule.sources),
-             rule.constant is None and len(rule.sources) == 1 and len(rule.targets) == 1)
+             rule.constant is None and len(rule.sources) == 1 and len(rule.targets) == 1,
+             tuple((_getter(path), value) for path, value in rule.when))
             for rule in in_rules
         ]
         self._out = out_rules
@@ -110,7 +112,8 @@ class ObjectMapper:
         self._custom_out = custom is not None and custom.direction != "in"
         self._custom_get = _getter(custom.under) if custom and custom.under else None
         # Source fields that explicit rules already map are never copied again as custom fields.
-        mapped = {s[len(prefix):] if s.startswith(prefix) else s for rule in in_rules + out_rules for s in rule.sources}
+        paths = [path for rule in in_rules + out_rules for path in (*rule.sources, *(p for p, _ in rule.when))]
+        mapped = {path[len(prefix):] if path.startswith(prefix) else path for path in paths}
         mapped |= {id_field} | ({modified_field} if modified_field else set()) | set(custom.exclude if custom else ())
         self._not_custom = frozenset(mapped)
         self._cleared_targets = {s: rule.targets for rule in in_rules for s in rule.sources}
@@ -132,7 +135,9 @@ class ObjectMapper:
         payload = record.payload
         values: dict[str, Any] = {}
         refs: dict[str, RefValue] = {}
-        for rule, getters, simple in self._in:
+        for rule, getters, simple, when in self._in:
+            if when and any(get(payload) != value for get, value in when):
+                continue  # a record this rule is not about (a lookup to another module, say)
             # Hot path (one source, one target): inlined reads and empties; per-record work stays lean.
             value = getters[0](payload) if simple else rule.read(payload, getters)
             if value is None or value == "" or value == []:
@@ -224,6 +229,8 @@ class ObjectMapper:
                 for source, part in zip(rule.sources, value, strict=True):
                     if not is_empty(part):
                         set_path(payload, source, part)
+            for path, tag in rule.when:
+                set_path(payload, path, tag)
         if self._custom_out:
             assert self._custom is not None
             prefix = f"{self._custom.under}." if self._custom.under else ""

@@ -11,7 +11,12 @@ EntityName = Literal["lead", "company", "deal", "activity", "payment"]
 
 
 class FieldRule(BaseModel):
-    """source path(s) -> transforms -> canonical target(s); `ref` marks an id of another object here."""
+    """source path(s) -> transforms -> canonical target(s); `ref` marks an id of another object here.
+
+    `when` ({path: value}) ties the rule to sibling fields, as a polymorphic lookup is tied to the field naming
+    its module (Zoho's What_Id and `$se_module`): read, the rule applies only to records holding those values
+    (so several such rules may fill one target); written, it writes them along with its own value.
+    """
 
     model_config = ConfigDict(extra="forbid")
     source: str | list[str] | None = None
@@ -21,6 +26,7 @@ class FieldRule(BaseModel):
     default: Any = None
     constant: Any = None
     ref: str | None = None
+    when: dict[str, str | int | bool] | None = None
 
 
 class CustomFieldsRule(BaseModel):

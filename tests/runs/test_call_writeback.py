@@ -91,7 +91,7 @@ def sandboxes() -> Iterator[Sandboxes]:
             gc.collect()  # responses pinned by tracebacks keep sockets open past the emulators' shutdown
 
 
-def settings_for(boxes: Sandboxes, tmp_path: Path) -> Settings:
+def settings_for(boxes: Sandboxes, tmp_path: Path, zoho_people: str = "Contacts") -> Settings:
     portal, zoho, five9 = boxes.portal, boxes.zoho.endpoint, boxes.five9.endpoint
     return Settings.model_validate({
         "database_url": f"sqlite:///{tmp_path / 'store.db'}",
@@ -101,10 +101,10 @@ def settings_for(boxes: Sandboxes, tmp_path: Path) -> Settings:
             {"name": "hs", "system": "hubspot", "base_url": portal.base_url, "ca_bundle": portal.endpoint.ca_bundle,
              "credentials": {"access_token": portal.token}, "objects": {"contacts": "both", "calls": "both"},
              "options": RETRIES},
-            # Zoho's emulated Calls link a person through Who_Id, a lookup to Contacts only (Zoho relates calls to
-            # Leads through What_Id + $se_module, which the emulator lacks): people go to Zoho as Contacts.
+            # Zoho relates a call to a Contact through Who_Id, to a Lead through What_Id + `$se_module: Leads`.
+            # The main test uses Contacts: read back, Zoho Leads carry their Zoho owner, which merges as news.
             {"name": "zoho", "system": "zoho", "base_url": zoho.credentials["accounts_url"],
-             "ca_bundle": zoho.ca_bundle, "objects": {"Contacts": "both", "Calls": "both"}, "options": RETRIES,
+             "ca_bundle": zoho.ca_bundle, "objects": {zoho_people: "both", "Calls": "both"}, "options": RETRIES,
              "credentials": {key: zoho.credentials[key] for key in ("client_id", "client_secret", "refresh_token")}},
             {"name": "five9", "system": "five9", "base_url": five9.base_url, "ca_bundle": five9.ca_bundle,
              "objects": {"calls": "pull"}, "options": FIVE9_OPTIONS,
@@ -284,3 +284,32 @@ def test_a_replayed_call_push_updates_the_task_it_created(sandboxes: Sandboxes, 
     assert replayed.external_id == first.external_id
     (task,) = sandboxes.org.records("Task")
     assert (task["TaskSubtype"], task["CallDurationInSeconds"]) == ("Call", 61)
+
+
+def test_a_call_on_a_zoho_lead_relates_through_what_id_and_reads_back_as_an_echo(
+        sandboxes: Sandboxes, tmp_path: Path, listener: WebListener) -> None:
+    """With people in Zoho as Leads, the call goes out as What_Id + `$se_module: Leads` and, read back, is
+    recognised as our own write."""
+    org, zoho, five9 = sandboxes.org, sandboxes.zoho, sandboxes.five9
+    sandboxes.reset()
+    settings = settings_for(sandboxes, tmp_path, zoho_people="Leads")
+    engine = db.make_engine(settings.database_url)
+    db.upgrade(engine)
+    space = Workspace(settings, engine, token_store=NoTokenStore())
+    try:
+        org.create("Lead", **ADA)
+        assert SyncRunner(space, "sf").backfill().status == "ok"
+        drain(space)
+        five9.web_connector(listener.url)
+        place(five9, "Sold")
+        assert ingest_web_connector(space, listener)["created"] == 1
+        assert drain(space) == {target: {"pushed": 1} for target in ("sf", "hs", "zoho")}
+        (lead,), (call,) = zoho.records("Leads"), zoho.records("Calls")
+        assert (call["What_Id"]["id"], call["$se_module"], call["Who_Id"]) == (lead["id"], "Leads", None)
+        summary = SyncRunner(space, "zoho").incremental()
+        assert summary.status == "ok", summary.error
+        assert (summary.streams["Calls"]["read"], summary.streams["Calls"]["unchanged"]) == (1, 1), summary.streams
+        assert len(zoho.records("Calls")) == 1
+    finally:
+        space.close()
+        engine.dispose()

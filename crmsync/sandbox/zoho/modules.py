@@ -16,6 +16,8 @@ JSON_TYPES: dict[str, str] = {"lookup": "jsonobject", "ownerlookup": "jsonobject
 SYSTEM_FIELDS = ("id", "Owner", "Created_Time", "Modified_Time", "Created_By", "Modified_By")
 # The custom field crmsync writes its canonical id into ("do not allow duplicate values" set).
 EXTERNAL_ID_FIELD = "crmsync_id"
+# Names the module a multi-module lookup (a Call's What_Id) points into; sent and returned next to it.
+SE_MODULE = "$se_module"
 
 LEAD_STATUSES = ("Not Contacted", "Attempted to Contact", "Contact in Future", "Contacted", "Junk Lead",
                  "Lost Lead", "Not Qualified", "Pre-Qualified")
@@ -44,6 +46,8 @@ class FieldDef:
     custom: bool = False
     picklist: tuple[str, ...] = ()
     lookup_module: str | None = None
+    # A multi-module lookup ("Related To"): the record's `$se_module` names which of these modules it points into.
+    lookup_modules: tuple[str, ...] = ()
 
     @property
     def json_type(self) -> str:
@@ -132,6 +136,7 @@ def build_modules() -> dict[str, ModuleDef]:
             _text("Call_Duration", length=10), FieldDef("Call_Duration_in_seconds", "integer", "Call Duration (sec)"),
             _text("Call_Result", length=120), _text("Description", data_type="textarea", length=32000),
             FieldDef("Who_Id", "lookup", "Contact Name", lookup_module="Contacts"),
+            FieldDef("What_Id", "lookup", "Related To", lookup_modules=("Leads", "Accounts", "Deals")),
         ]),
     ]
     return {module.api_name: module for module in modules}
@@ -160,5 +165,8 @@ def describe_fields(module: ModuleDef) -> dict[str, Any]:
         }
         if definition.lookup_module is not None:
             item["lookup"] = {"module": {"api_name": definition.lookup_module, "id": None}}
+        elif definition.lookup_modules:
+            item["lookup"] = {"module": None, "modules": [{"api_name": name, "id": None}
+                                                          for name in definition.lookup_modules]}
         fields.append(item)
     return {"fields": fields}

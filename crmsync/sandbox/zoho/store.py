@@ -15,7 +15,7 @@ from typing import Any
 
 from crmsync.sandbox.framework.clock import SandboxClock
 from crmsync.sandbox.zoho.datacentres import DataCentre
-from crmsync.sandbox.zoho.modules import ModuleDef, build_modules
+from crmsync.sandbox.zoho.modules import SE_MODULE, ModuleDef, build_modules
 from crmsync.sandbox.zoho.validation import RowError, check_mandatory, coerce_row, comparable
 from crmsync.sandbox.zoho.values import format_datetime, make_record_id, truncate_to_seconds
 
@@ -94,7 +94,7 @@ class RecordStore:
         return self.tables[module].values()
 
     # -- rendering ------------------------------------------------------------------------------------
-    def render_value(self, module: ModuleDef, name: str, value: Any) -> Any:
+    def render_value(self, module: ModuleDef, name: str, value: Any, lookup_module: str | None = None) -> Any:
         if value is None:
             return None
         definition = module.field(name)
@@ -102,8 +102,10 @@ class RecordStore:
         if kind == "ownerlookup":
             return self.user.lookup()
         if kind == "lookup":
-            assert definition is not None and definition.lookup_module is not None
-            target_module = self.modules[definition.lookup_module]
+            assert definition is not None
+            target_name = lookup_module or definition.lookup_module
+            assert target_name is not None
+            target_module = self.modules[target_name]
             target = self.tables[target_module.api_name].get(value)
             display = target.get(target_module.display_field) if target else None
             return {"name": display, "id": value}
@@ -115,7 +117,19 @@ class RecordStore:
 
     def render(self, module: ModuleDef, record: Mapping[str, Any], fields: Iterable[str] | None = None) -> Record:
         names = list(module.fields) if fields is None else ["id", *(f for f in fields if f != "id")]
-        return {name: self.render_value(module, name, record.get(name)) for name in names if name in module.fields}
+        body: Record = {}
+        for name in names:
+            definition = module.fields.get(name)
+            if definition is None:
+                continue
+            if definition.lookup_modules:
+                # Zoho returns the module of a multi-module lookup with it, as `$se_module`.
+                related = record.get(SE_MODULE)
+                body[name] = self.render_value(module, name, record.get(name), related)
+                body[SE_MODULE] = related
+            else:
+                body[name] = self.render_value(module, name, record.get(name))
+        return body
 
     # -- writes ---------------------------------------------------------------------------------------
     def _next_id(self) -> str:

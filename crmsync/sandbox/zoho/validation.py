@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from crmsync.sandbox.zoho.modules import FieldDef, ModuleDef
+from crmsync.sandbox.zoho.modules import SE_MODULE, FieldDef, ModuleDef
 from crmsync.sandbox.zoho.values import parse_date, parse_datetime
 
 TEXT_TYPES = frozenset({"text", "textarea", "email", "phone", "website", "picklist"})
@@ -34,7 +34,8 @@ def _invalid(definition: FieldDef, path: str, expected: str, **extra: Any) -> Ro
     return RowError("INVALID_DATA", "invalid data", details)
 
 
-def coerce_value(definition: FieldDef, value: Any, path: str, exists: Callable[[str, str], bool]) -> Any:
+def coerce_value(definition: FieldDef, value: Any, path: str, exists: Callable[[str, str], bool],
+                 module_of_lookup: str | None = None) -> Any:
     """A JSON value for one field → the stored value; RowError names the field and the expected type."""
     if value is None:
         return None
@@ -49,7 +50,7 @@ def coerce_value(definition: FieldDef, value: Any, path: str, exists: Callable[[
         return value
     if kind in ("lookup", "ownerlookup"):
         target = value.get("id") if isinstance(value, Mapping) else value
-        module = definition.lookup_module or "users"
+        module = module_of_lookup or definition.lookup_module or "users"
         if not isinstance(target, str | int) or not exists(module, str(target)):
             raise _invalid(definition, path, "jsonobject")
         return str(target)
@@ -86,8 +87,24 @@ def coerce_row(module: ModuleDef, payload: Mapping[str, Any], index: int,
         definition = module.field(name)
         if definition is None or definition.read_only or name == "id":
             continue
+        if definition.lookup_modules:
+            values.update(_related(definition, value, payload.get(SE_MODULE), index, exists))
+            continue
         values[name] = coerce_value(definition, value, f"$.data[{index}].{name}", exists)
     return values
+
+
+def _related(definition: FieldDef, value: Any, module: Any, index: int,
+             exists: Callable[[str, str], bool]) -> dict[str, Any]:
+    """A multi-module lookup and the `$se_module` naming its module, stored side by side (both None to clear)."""
+    if value is None:
+        return {definition.api_name: None, SE_MODULE: None}
+    if module not in definition.lookup_modules:
+        raise RowError("INVALID_DATA", "invalid data", {
+            "api_name": SE_MODULE, "json_path": f"$.data[{index}].{SE_MODULE}",
+            "expected_value": list(definition.lookup_modules)})
+    path = f"$.data[{index}].{definition.api_name}"
+    return {definition.api_name: coerce_value(definition, value, path, exists, module), SE_MODULE: module}
 
 
 def check_mandatory(module: ModuleDef, record: Mapping[str, Any], index: int) -> None:
