@@ -135,9 +135,10 @@ def test_webhooks_duplicated_and_reordered_are_verifiable_and_deduplicable(
     events = [connector.verify_webhook(body, headers["X-Razorpay-Signature"], headers["X-Razorpay-Event-Id"])
               for headers, body in listener.requests]
     assert len(events) == 4
-    assert [e.event for e in events] == ["payment.captured", "payment.captured", "payment.authorized",
-                                         "payment.authorized"]  # newest first: reordered
+    # Delivery order is the emulator's (reordered when both events are queued together): not asserted.
+    assert sorted(e.event for e in events) == ["payment.authorized"] * 2 + ["payment.captured"] * 2
     seen: set[str] = set()
     applied = [event for event in events if event.id not in seen and not seen.add(event.id)]  # type: ignore[func-returns-value]
-    assert [e.event for e in applied] == ["payment.captured", "payment.authorized"]  # each once
-    assert applied[0].entities["payment"]["status"] == "captured"
+    assert sorted(e.event for e in applied) == ["payment.authorized", "payment.captured"]  # each once
+    captured = next(e for e in applied if e.event == "payment.captured")
+    assert captured.entities["payment"]["status"] == "captured"
