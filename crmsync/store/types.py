@@ -68,6 +68,10 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in a JSON column")
 
 
+# One encoder for every call: json.dumps with options builds a new JSONEncoder each time.
+_ENCODER = json.JSONEncoder(default=json_default, separators=(",", ":"))
+
+
 def dumps_json(value: Any) -> str:
     """Serializer handed to the SQLAlchemy engine for every JSON column."""
-    return json.dumps(value, default=json_default, separators=(",", ":"))
+    return _ENCODER.encode(value)

@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, and_, select
@@ -133,6 +134,14 @@ class Ingestor:
                     patch.values[name] = row.canonical_id
 
 
+@lru_cache(maxsize=1024)
+def created_fields(names: tuple[str, ...]) -> dict[str, list[str]]:
+    """What the change log keeps for a create: the fields it set, by name. Their values are the record's first
+    values (every later change logs old -> new) and its provenance names the assertion that set them, so the
+    row does not copy each value again. One shared dict per field set: encoded once per batch."""
+    return {"fields": sorted(names)}
+
+
 def save_checkpoint(conn: Connection, update: CheckpointUpdate, run_id: str | None, now: datetime) -> None:
     values = {"cursor": dict(update.cursor), "run_id": run_id, "updated_at": now}
     where = and_(CHECKPOINT.c.connection == update.connection, CHECKPOINT.c.stream == update.stream)
@@ -151,7 +160,7 @@ class _PageApplier:
         self.ref_updates: dict[int, dict[str, Any]] = {}
         self.field_conflicts: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.identity_conflicts: list[dict[str, Any]] = []
-        self.log_rows: list[dict[str, Any]] = []
+        self.log_rows: list[tuple[Any, ...]] = []
 
     def apply(self, patches: Sequence[CanonicalPatch]) -> None:
         refs = load_refs(self.conn, [(p.system, p.object, p.external_id) for p in patches])
@@ -180,7 +189,7 @@ class _PageApplier:
             self._apply_one(patch, key, content_hash, refs.get(key), resolutions.get(key), states, linked)
         write_states(self.conn, self.entity, states, self.now)
         self._write_refs()
-        insert_rows(self.conn, CHANGE_LOG, LOG_COLUMNS, [tuple(r[c] for c in LOG_COLUMNS) for r in self.log_rows])
+        insert_rows(self.conn, CHANGE_LOG, LOG_COLUMNS, self.log_rows)
         self._write_conflicts()
 
     def _apply_one(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,
@@ -215,7 +224,8 @@ class _PageApplier:
                 self.field_conflicts.setdefault((canonical_id, name), []).extend(candidates)
             if outcome.changes:
                 state.dirty = True
-                self._log(canonical_id, kind, patch.system, outcome.changes)
+                self._log(canonical_id, kind, patch.system, outcome.changes,
+                          created_fields(tuple(outcome.changes)) if kind == "create" else None)
                 others = {system for system, _ in linked.get(canonical_id, ())} - {patch.system}
                 if others:
                     self.result.pushes[(self.entity, canonical_id)].update(others)
@@ -238,11 +248,14 @@ class _PageApplier:
             state.deleted_at, state.dirty = self.now, True
             self._log(canonical_id, "delete", patch.system, {"deleted_at": [None, self.now]})
 
-    def _log(self, canonical_id: str, kind: str, system: str, changes: dict[str, Any]) -> None:
-        row = {"entity": self.entity, "canonical_id": canonical_id, "kind": kind, "system": system,
-               "run_id": self.run_id, "changed_at": self.now, "changes": changes}
-        self.log_rows.append(row)
-        self.result.changes.append(row)
+    def _log(self, canonical_id: str, kind: str, system: str, changes: dict[str, Any],
+             stored: dict[str, Any] | None = None) -> None:
+        """A change-log row; `stored`, when given, is what the table keeps instead of `changes`."""
+        self.result.changes.append({"entity": self.entity, "canonical_id": canonical_id, "kind": kind,
+                                    "system": system, "run_id": self.run_id, "changed_at": self.now,
+                                    "changes": changes})
+        self.log_rows.append((self.entity, canonical_id, kind, system, self.run_id, self.now,
+                              changes if stored is None else stored))
 
     def _track_ref(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,
                    canonical_id: str) -> None:

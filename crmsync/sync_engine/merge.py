@@ -16,11 +16,10 @@ from functools import cache
 from typing import Any
 
 from crmsync.config.policy import FieldPolicy, MergePolicy
+from crmsync.store.provenance import Provenance
 from crmsync.store.types import json_default
 from crmsync.sync_engine.records import CanonicalPatch
 
-# Provenance of one field: [system, source timestamp as ISO UTC with microseconds, run id].
-Provenance = list[Any]
 Key = tuple[Any, ...]
 
 

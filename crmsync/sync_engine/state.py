@@ -1,29 +1,37 @@
 """Read and write canonical records in batches, as flat field -> value maps (custom fields as `custom.<k>`).
 
-The ingest path works on whole pages: one SELECT per table per page and executemany writes, never an ORM
-round trip per record.
+The ingest path works on whole pages: one SELECT per chunk of ids and executemany writes, never an ORM round
+trip per record. A record's provenance lives on its own row, so it is read and written with its values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, select
+from sqlalchemy import Connection, Table, select
 
 from crmsync.mappings.mapper import CUSTOM_PREFIX
 from crmsync.store.bulk import insert_rows, update_rows
-from crmsync.store.models import ENTITY_MODELS, FieldProvenance, field_type, mergeable_fields
+from crmsync.store.models import ENTITY_MODELS, field_type, mergeable_fields
+from crmsync.store.provenance import Provenance, pack, unpack
 from crmsync.sync_engine.identity import chunks
-from crmsync.sync_engine.merge import Provenance
 
-PROVENANCE: Table = FieldProvenance.__table__  # type: ignore[assignment]
+EMPTY: dict[str, Any] = {}  # shared: one JSON encoding per batch for the many records without custom fields
 
 
 def entity_table(entity: str) -> Table:
     return ENTITY_MODELS[entity].__table__  # type: ignore[return-value]
+
+
+@cache
+def _layout(entity: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Mergeable fields in column order for writes, and the positions of list fields (stored as [] when unset)."""
+    fields = tuple(sorted(mergeable_fields(entity)))
+    return fields, tuple(i for i, name in enumerate(fields) if field_type(entity, name) is list)
 
 
 @dataclass(slots=True)
@@ -33,64 +41,51 @@ class RecordState:
     values: dict[str, Any]
     provenance: dict[str, Provenance]
     is_new: bool
-    created_at: datetime | None = None
     deleted_at: datetime | None = None
     dirty: bool = False
     provenance_dirty: bool = False
-    had_provenance: bool = False
-    changes: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def load_states(conn: Connection, entity: str, ids: Iterable[str]) -> dict[str, RecordState]:
     """Current values and provenance of existing records."""
     table = entity_table(entity)
-    fields = sorted(mergeable_fields(entity))
+    fields, _ = _layout(entity)
+    columns = [table.c.id, table.c.custom, table.c.deleted_at, table.c.provenance, *(table.c[f] for f in fields)]
     states: dict[str, RecordState] = {}
-    id_list = sorted(set(ids))
-    for part in chunks(id_list):
-        for row in conn.execute(select(table).where(table.c.id.in_(part))).mappings():
-            values = {name: row[name] for name in fields if row[name] is not None}
-            values.update({CUSTOM_PREFIX + k: v for k, v in (row["custom"] or {}).items()})
-            states[row["id"]] = RecordState(values, {}, is_new=False, created_at=row["created_at"],
-                                             deleted_at=row["deleted_at"])
-        query = select(PROVENANCE.c.canonical_id, PROVENANCE.c.fields).where(
-            and_(PROVENANCE.c.entity == entity, PROVENANCE.c.canonical_id.in_(part)))
-        for row in conn.execute(query):
-            if row.canonical_id in states:
-                states[row.canonical_id].provenance = dict(row.fields)
-                states[row.canonical_id].had_provenance = True
+    for part in chunks(sorted(set(ids))):
+        for record_id, custom, deleted_at, provenance, *row in conn.execute(
+                select(*columns).where(table.c.id.in_(part))):
+            values = {name: value for name, value in zip(fields, row, strict=True) if value is not None}
+            if custom:
+                values.update({CUSTOM_PREFIX + k: v for k, v in custom.items()})
+            states[record_id] = RecordState(values, unpack(provenance), is_new=False, deleted_at=deleted_at)
     return states
 
 
 def write_states(conn: Connection, entity: str, states: dict[str, RecordState], now: datetime) -> None:
-    """Insert new records, update changed ones, and keep provenance beside them."""
+    """Insert new records, update changed ones (values and provenance in the same row)."""
     table = entity_table(entity)
-    fields = sorted(mergeable_fields(entity))
-    list_fields = {name for name in fields if field_type(entity, name) is list}
-    columns = [*fields, "custom", "updated_at", "deleted_at"]
-    inserts, updates, prov_inserts, prov_updates = [], [], [], []
+    fields, list_positions = _layout(entity)
+    columns = [*fields, "custom", "provenance", "updated_at", "deleted_at"]
+    inserts, updates, provenance_only = [], [], []
     for record_id, state in states.items():
-        if not (state.is_new or state.dirty or state.provenance_dirty):
-            continue
         if state.is_new or state.dirty:
             values = state.values
             row = [values.get(name) for name in fields]
-            for index, name in enumerate(fields):
-                if row[index] is None and name in list_fields:
+            for index in list_positions:
+                if row[index] is None:
                     row[index] = []
             custom = {k[len(CUSTOM_PREFIX):]: v for k, v in values.items()
-                      if k.startswith(CUSTOM_PREFIX) and v is not None}
-            row += [custom, now, state.deleted_at]
+                      if k.startswith(CUSTOM_PREFIX) and v is not None} or EMPTY
+            row += [custom, pack(state.provenance), now, state.deleted_at]
             if state.is_new:
-                inserts.append((*row, record_id, now, None))
+                row += [record_id, now]
+                inserts.append(row)
             else:
-                updates.append((*row, record_id))
-        if state.provenance_dirty:
-            if state.had_provenance:
-                prov_updates.append((state.provenance, entity, record_id))
-            else:
-                prov_inserts.append((entity, record_id, state.provenance))
-    insert_rows(conn, table, [*columns, "id", "created_at", "merged_into"], inserts)
+                row.append(record_id)
+                updates.append(row)
+        elif state.provenance_dirty:
+            provenance_only.append((pack(state.provenance), record_id))
+    insert_rows(conn, table, [*columns, "id", "created_at"], inserts)
     update_rows(conn, table, columns, ["id"], updates)
-    insert_rows(conn, PROVENANCE, ["entity", "canonical_id", "fields"], prov_inserts)
-    update_rows(conn, PROVENANCE, ["fields"], ["entity", "canonical_id"], prov_updates)
+    update_rows(conn, table, ["provenance"], ["id"], provenance_only)

@@ -17,10 +17,10 @@ from crmsync.store.models import (
     Conflict,
     Deal,
     ExternalRef,
-    FieldProvenance,
     Lead,
     RecordError,
 )
+from crmsync.store.provenance import unpack
 from crmsync.sync_engine.ingest import CheckpointUpdate, Ingestor
 from crmsync.sync_engine.records import SourceRecord
 
@@ -58,13 +58,15 @@ def test_same_person_from_two_systems_becomes_one_record_with_provenance(engine,
     assert (first.counts["created"], second.counts["updated"], second.counts["created"]) == (1, 1, 0)
     [lead] = rows(engine, Lead)
     assert (lead["email"], lead["title"], lead["city"], lead["last_name"]) == ("ada@x.io", "CEO", "London", "Lovelace")
-    [prov] = rows(engine, FieldProvenance)
-    assert prov["fields"]["title"][:1] == ["hubspot"] and prov["fields"]["last_name"][0] == "salesforce"
-    assert prov["fields"]["title"][2] == "run2"
+    prov = unpack(lead["provenance"])
+    assert prov["title"][:1] == ["hubspot"] and prov["last_name"][0] == "salesforce"
+    assert prov["title"][2] == "run2"
     assert {r["system"] for r in rows(engine, ExternalRef)} == {"salesforce", "hubspot"}
     assert second.pushes == {("lead", lead["id"]): {"salesforce"}}
     log = rows(engine, ChangeLog)
     assert [r["kind"] for r in log] == ["create", "update"]
+    assert log[0]["changes"] == {"fields": ["email", "last_name", "title"]}  # a create names what it set
+    assert first.changes[0]["changes"]["title"] == [None, "CTO"]  # the page result still has the values
     assert log[1]["changes"]["title"] == ["CTO", "CEO"]
 
 

@@ -1,0 +1,40 @@
+"""Field provenance as the canonical rows store it: grouped by the source assertion that set the fields.
+
+In memory the merge works on `{field: [system, source time (ISO UTC), run id]}`. On the row (the entity's
+`provenance` column) fields set by the same assertion share one entry:
+`[[system, source time, run id, [field, ...]], ...]`, entries ordered by source time. A record created from one
+source is then a single entry rather than twelve copies of the same triple, which keeps the write that every
+record pays small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# [system, source timestamp as ISO UTC with microseconds, run id]
+Provenance = list[Any]
+Packed = list[list[Any]]
+
+
+def pack(provenance: Mapping[str, Provenance]) -> Packed:
+    """The stored form of a field -> provenance map."""
+    entries = iter(provenance.values())
+    first = next(entries, None)
+    if first is None:
+        return []
+    if all(entry is first for entry in entries):  # one assertion set every field (a new record): no grouping
+        return [[*first, sorted(provenance)]]
+    groups: dict[tuple[Any, ...], list[str]] = {}
+    for name, (system, ts, run) in provenance.items():
+        groups.setdefault((system, ts, run), []).append(name)
+    ordered = sorted(groups.items(), key=lambda item: (item[0][1], item[0][0], item[0][2] or ""))
+    return [[system, ts, run, sorted(names)] for (system, ts, run), names in ordered]
+
+
+def unpack(packed: Sequence[Sequence[Any]] | None) -> dict[str, Provenance]:
+    """field -> [system, source time, run id]."""
+    provenance: dict[str, Provenance] = {}
+    for system, ts, run, names in packed or ():
+        provenance.update({name: [system, ts, run] for name in names})
+    return provenance
