@@ -13,6 +13,7 @@ from crmsync.mappings.transforms import Transform, TransformFn
 from crmsync.sync_engine.records import CanonicalPatch, RefValue, SourceRecord
 
 CUSTOM_PREFIX = "custom."
+NOTHING_CLEARED: frozenset[str] = frozenset()  # one shared object: `frozenset()` allocates a new one each call
 RefResolver = Callable[[str, str], str | None]  # (object, canonical id) -> external id in the target system
 
 
@@ -173,7 +174,7 @@ class ObjectMapper:
 
     def _cleared(self, record: SourceRecord, values: dict[str, Any]) -> frozenset[str]:
         if not record.cleared:
-            return frozenset()
+            return NOTHING_CLEARED
         cleared: set[str] = set()
         for source in record.cleared:
             targets = self._cleared_targets.get(source)

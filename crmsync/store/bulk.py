@@ -62,7 +62,7 @@ def _execute(conn: Connection, sql: str, processors: tuple[Processor, ...], rows
 
 
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """INSERT rows (tuples in `columns` order) in one executemany."""
+    """INSERT rows (tuples or lists in `columns` order) in one executemany."""
     if rows:
         sql, processors = _plan(table, tuple(columns), (), conn.dialect)
         _execute(conn, sql, processors, rows)

@@ -10,6 +10,7 @@ record pays small.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 # [system, source timestamp as ISO UTC with microseconds, run id]
@@ -24,17 +25,26 @@ def pack(provenance: Mapping[str, Provenance]) -> Packed:
     if first is None:
         return []
     if all(entry is first for entry in entries):  # one assertion set every field (a new record): no grouping
-        return [[*first, sorted(provenance)]]
+        return [[*first, sorted_names(tuple(provenance))]]
     groups: dict[tuple[Any, ...], list[str]] = {}
     for name, (system, ts, run) in provenance.items():
         groups.setdefault((system, ts, run), []).append(name)
     ordered = sorted(groups.items(), key=lambda item: (item[0][1], item[0][0], item[0][2] or ""))
-    return [[system, ts, run, sorted(names)] for (system, ts, run), names in ordered]
+    return [[system, ts, run, sorted_names(tuple(names))] for (system, ts, run), names in ordered]
+
+
+@lru_cache(maxsize=1024)
+def sorted_names(names: tuple[str, ...]) -> list[str]:
+    """One shared sorted list per field set (records from one mapping repeat the same few): not to be changed."""
+    return sorted(names)
 
 
 def unpack(packed: Sequence[Sequence[Any]] | None) -> dict[str, Provenance]:
-    """field -> [system, source time, run id]."""
+    """field -> [system, source time, run id]. The fields of one entry share one list, as they do when the merge
+    sets them: provenance entries are replaced, never changed in place."""
     provenance: dict[str, Provenance] = {}
     for system, ts, run, names in packed or ():
-        provenance.update({name: [system, ts, run] for name in names})
+        entry = [system, ts, run]
+        for name in names:
+            provenance[name] = entry
     return provenance

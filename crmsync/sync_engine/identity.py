@@ -11,7 +11,7 @@ import secrets
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, select
@@ -53,7 +53,18 @@ class RefRow:
 class Resolution:
     canonical_id: str
     is_new: bool
-    ambiguous_with: list[str] = field(default_factory=list)
+    ambiguous_with: tuple[str, ...] = ()
+
+
+# canonical id -> the live (system, object) pairs linked to it. Tuples rather than sets: a page holds one per
+# record, and tuples of strings drop out of the garbage collector's tracking where sets stay in it.
+Links = dict[str, tuple[tuple[str, str], ...]]
+
+
+def add_link(linked: Links, canonical_id: str, pair: tuple[str, str]) -> None:
+    current = linked.get(canonical_id, ())
+    if pair not in current:
+        linked[canonical_id] = (*current, pair)
 
 
 def load_refs(conn: Connection, keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], RefRow]:
@@ -74,15 +85,15 @@ def load_refs(conn: Connection, keys: Iterable[tuple[str, str, str]]) -> dict[tu
     return found
 
 
-def linked_sources(conn: Connection, entity: str, canonical_ids: Iterable[str]) -> dict[str, set[tuple[str, str]]]:
+def linked_sources(conn: Connection, entity: str, canonical_ids: Iterable[str]) -> Links:
     """Live (system, object) pairs linked to each canonical id."""
-    linked: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    linked: Links = {}
     cols = REF.c
     for part in chunks(sorted(set(canonical_ids))):
         query = select(cols.canonical_id, cols.system, cols.object).where(
             and_(cols.entity == entity, cols.canonical_id.in_(part), cols.deleted_at.is_(None)))
         for row in conn.execute(query):
-            linked[row.canonical_id].add((row.system, row.object))
+            add_link(linked, row.canonical_id, (row.system, row.object))
     return linked
 
 
@@ -102,7 +113,7 @@ def resolve_unlinked(
                 found[row[1]].append(row[0])
         existing[key] = found
     candidate_ids = {cid for found in existing.values() for ids in found.values() for cid in ids}
-    linked = linked_sources(conn, entity, candidate_ids) if candidate_ids else {}
+    linked: Links = linked_sources(conn, entity, candidate_ids) if candidate_ids else {}
     created_in_page: dict[str, dict[Any, str]] = {key: {} for key in match_keys}
     resolutions: list[Resolution] = []
     for patch in patches:
@@ -116,10 +127,10 @@ def resolve_unlinked(
                 candidates.append(created_in_page[key][value])
             if not candidates:
                 continue
-            if len(candidates) == 1 and (patch.system, patch.object) not in linked.get(candidates[0], set()):
+            if len(candidates) == 1 and (patch.system, patch.object) not in linked.get(candidates[0], ()):
                 resolution = Resolution(candidates[0], is_new=False)
             else:
-                resolution = Resolution(new_id(), is_new=True, ambiguous_with=sorted(set(candidates)))
+                resolution = Resolution(new_id(), is_new=True, ambiguous_with=tuple(sorted(set(candidates))))
             break
         if resolution is None:
             resolution = Resolution(new_id(), is_new=True)
@@ -129,6 +140,6 @@ def resolve_unlinked(
                 if value is not None:
                     created_in_page[key].setdefault(value, resolution.canonical_id)
         # Later patches in this page from the same source see the link just made.
-        linked.setdefault(resolution.canonical_id, set()).add((patch.system, patch.object))
+        add_link(linked, resolution.canonical_id, (patch.system, patch.object))
         resolutions.append(resolution)
     return resolutions

@@ -24,14 +24,16 @@ from crmsync.store.models import ChangeLog, Checkpoint, Conflict, RecordError
 from crmsync.sync_engine.identity import (
     DEFAULT_MATCH_KEYS,
     REF,
+    Links,
     RefRow,
     Resolution,
+    add_link,
     chunks,
     linked_sources,
     load_refs,
     resolve_unlinked,
 )
-from crmsync.sync_engine.merge import CompiledPolicy, apply_outcome, merge_patch, value_key
+from crmsync.sync_engine.merge import CompiledPolicy, apply_outcome, merge_patch, new_record, value_key
 from crmsync.sync_engine.records import CanonicalPatch, SourceRecord
 from crmsync.sync_engine.state import RecordState, load_states, write_states
 
@@ -48,8 +50,9 @@ LOG_COLUMNS = ["entity", "canonical_id", "kind", "system", "run_id", "changed_at
 
 @dataclass(slots=True)
 class PageResult:
-    """Counts (read, created, updated, unchanged, deleted, conflicts, failed), the change log rows written,
-    and which systems need a push for each changed record."""
+    """Counts (read, created, updated, unchanged, deleted, conflicts, failed), the change log rows written
+    (a create's `changes` names the fields it set: {"fields": [...]}), and which systems need a push for each
+    changed record."""
 
     counts: Counter[str] = field(default_factory=Counter)
     changes: list[dict[str, Any]] = field(default_factory=list)
@@ -160,7 +163,6 @@ class _PageApplier:
         self.ref_updates: dict[int, dict[str, Any]] = {}
         self.field_conflicts: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.identity_conflicts: list[dict[str, Any]] = []
-        self.log_rows: list[tuple[Any, ...]] = []
 
     def apply(self, patches: Sequence[CanonicalPatch]) -> None:
         refs = load_refs(self.conn, [(p.system, p.object, p.external_id) for p in patches])
@@ -189,12 +191,13 @@ class _PageApplier:
             self._apply_one(patch, key, content_hash, refs.get(key), resolutions.get(key), states, linked)
         write_states(self.conn, self.entity, states, self.now)
         self._write_refs()
-        insert_rows(self.conn, CHANGE_LOG, LOG_COLUMNS, self.log_rows)
+        insert_rows(self.conn, CHANGE_LOG, LOG_COLUMNS, [[row[c] for c in LOG_COLUMNS] for row in self.result.changes
+                                                         if row["entity"] == self.entity])
         self._write_conflicts()
 
     def _apply_one(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,
                    resolution: Resolution | None, states: dict[str, RecordState],
-                   linked: dict[str, set[tuple[str, str]]]) -> None:
+                   linked: Links) -> None:
         counts = self.result.counts
         if ref is None and resolution is None:
             pending = self.new_refs.get(key)
@@ -206,8 +209,16 @@ class _PageApplier:
             canonical_id = ref.canonical_id if ref else resolution.canonical_id  # type: ignore[union-attr]
         state = states.get(canonical_id)
         if state is None:
-            state = states[canonical_id] = RecordState({}, {}, is_new=True)
             counts["created"] += 1
+            created = None if patch.deleted else new_record(self.entity, patch, self.ingestor.policy, self.run_id)
+            if created is not None:  # the common case: a new record takes the patch as it comes, no merge
+                states[canonical_id] = RecordState(*created, is_new=True)
+                if created[0]:
+                    self._log(canonical_id, "create", patch.system, created_fields(tuple(created[0])))
+                add_link(linked, canonical_id, (patch.system, patch.object))
+                self._link(patch, key, content_hash, ref, resolution, canonical_id)
+                return
+            state = states[canonical_id] = RecordState({}, {}, is_new=True)
             kind = "create"
         else:
             kind = "update"
@@ -224,8 +235,8 @@ class _PageApplier:
                 self.field_conflicts.setdefault((canonical_id, name), []).extend(candidates)
             if outcome.changes:
                 state.dirty = True
-                self._log(canonical_id, kind, patch.system, outcome.changes,
-                          created_fields(tuple(outcome.changes)) if kind == "create" else None)
+                self._log(canonical_id, kind, patch.system,
+                          created_fields(tuple(outcome.changes)) if kind == "create" else outcome.changes)
                 others = {system for system, _ in linked.get(canonical_id, ())} - {patch.system}
                 if others:
                     self.result.pushes[(self.entity, canonical_id)].update(others)
@@ -233,29 +244,30 @@ class _PageApplier:
                     counts["updated"] += 1
             elif kind == "update":
                 counts["unchanged"] += 1
-            linked.setdefault(canonical_id, set()).add((patch.system, patch.object))
+            add_link(linked, canonical_id, (patch.system, patch.object))
+        self._link(patch, key, content_hash, ref, resolution, canonical_id)
+
+    def _link(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,
+              resolution: Resolution | None, canonical_id: str) -> None:
+        """Record the ref (and an identity conflict when the match was ambiguous)."""
         if resolution is not None and resolution.ambiguous_with:
             self.identity_conflicts.append(self._identity_conflict(patch, canonical_id, resolution))
         self._track_ref(patch, key, content_hash, ref, canonical_id)
 
     def _delete(self, patch: CanonicalPatch, canonical_id: str, state: RecordState,
-                linked: dict[str, set[tuple[str, str]]]) -> None:
+                linked: Links) -> None:
         self.result.counts["deleted"] += 1
-        live = linked.get(canonical_id, set())
-        live.discard((patch.system, patch.object))
+        gone = (patch.system, patch.object)
+        live = linked[canonical_id] = tuple(pair for pair in linked.get(canonical_id, ()) if pair != gone)
         if not live and state.deleted_at is None:
             # The last system that knew this record deleted it: the canonical record goes too (soft).
             state.deleted_at, state.dirty = self.now, True
             self._log(canonical_id, "delete", patch.system, {"deleted_at": [None, self.now]})
 
-    def _log(self, canonical_id: str, kind: str, system: str, changes: dict[str, Any],
-             stored: dict[str, Any] | None = None) -> None:
-        """A change-log row; `stored`, when given, is what the table keeps instead of `changes`."""
+    def _log(self, canonical_id: str, kind: str, system: str, changes: dict[str, Any]) -> None:
         self.result.changes.append({"entity": self.entity, "canonical_id": canonical_id, "kind": kind,
                                     "system": system, "run_id": self.run_id, "changed_at": self.now,
                                     "changes": changes})
-        self.log_rows.append((self.entity, canonical_id, kind, system, self.run_id, self.now,
-                              changes if stored is None else stored))
 
     def _track_ref(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,
                    canonical_id: str) -> None:

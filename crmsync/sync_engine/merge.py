@@ -41,19 +41,47 @@ class MergeOutcome:
     conflicts: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """One field's policy, flattened for the per-field loop."""
+
+    strategy: str
+    allow_clear: bool
+    priority: tuple[str, ...] | None
+    ordering: str  # which key order decides: latest, priority or first_non_empty
+
+
 class CompiledPolicy:
     """A MergePolicy with per-field lookups and system ranks cached for the hot path."""
 
     def __init__(self, policy: MergePolicy) -> None:
         self.policy = policy
         self._field = cache(self._lookup)
+        self._rule = cache(self._compile)
         self._rank = cache(policy.rank)
+        self._unions = cache(self._union_fields)
 
     def _lookup(self, entity: str, name: str) -> FieldPolicy:
         return self.policy.for_field(entity, name)
 
+    def _compile(self, entity: str, name: str) -> FieldRule:
+        rule = self._field(entity, name)
+        ordering = rule.strategy if rule.strategy in ("priority", "first_non_empty") else "latest"
+        return FieldRule(rule.strategy, bool(rule.allow_clear), tuple(rule.priority) if rule.priority else None,
+                         ordering)
+
+    def _union_fields(self, entity: str, names: tuple[str, ...]) -> frozenset[str]:
+        return frozenset(name for name in names if self._field(entity, name).strategy == "union")
+
     def field(self, entity: str, name: str) -> FieldPolicy:
         return self._field(entity, name)
+
+    def rule(self, entity: str, name: str) -> FieldRule:
+        return self._rule(entity, name)
+
+    def union_fields(self, entity: str, names: tuple[str, ...]) -> frozenset[str]:
+        """Which of `names` merge as a union (cached per field set: a mapping sends the same few sets)."""
+        return self._unions(entity, names)
 
     def rank(self, system: str, field_priority: tuple[str, ...] | None = None) -> int:
         return self._rank(system, field_priority or None)  # a tuple: the cache needs hashable arguments
@@ -77,6 +105,23 @@ def _wins(ordering: str, incoming: Key, current: Key) -> bool:
     return incoming < current if ordering == "first_non_empty" else incoming > current
 
 
+def new_record(entity: str, patch: CanonicalPatch, policy: CompiledPolicy,
+               run_id: str | None) -> tuple[dict[str, Any], dict[str, Provenance]] | None:
+    """Values and provenance of a record nobody has asserted anything on yet: it takes every value as it comes
+    (the common backfill case). None when the patch clears or empties a field and needs the full merge.
+
+    Every field shares one provenance list: provenance entries are replaced, never changed in place.
+    """
+    if patch.cleared or None in patch.values.values():
+        return None
+    values = dict(patch.values)
+    for name in policy.union_fields(entity, tuple(values)):
+        value = values[name]
+        values[name] = sorted({*(value if isinstance(value, list) else [value])})
+    source: Provenance = [patch.system, iso_utc(patch.source_ts), run_id]
+    return values, {name: source for name in values}
+
+
 def merge_patch(
     entity: str,
     values: Mapping[str, Any],
@@ -87,20 +132,20 @@ def merge_patch(
 ) -> MergeOutcome:
     """Apply `patch` to a record's current `values` and `provenance`; returns what changed (inputs untouched)."""
     outcome = MergeOutcome()
+    if not provenance and not values:
+        created = new_record(entity, patch, policy, run_id)
+        if created is not None:
+            new_values, outcome.provenance = created
+            outcome.changes = {name: [None, value] for name, value in new_values.items()}
+            return outcome
     ts = iso_utc(patch.source_ts)
-    if not provenance and not values and not patch.cleared and None not in patch.values.values():
-        # A record nobody has asserted anything on yet takes every value as it comes (the common backfill case).
-        new_prov: Provenance = [patch.system, ts, run_id]
-        for name, value in patch.values.items():
-            if policy.field(entity, name).strategy == "union":
-                value = sorted({*(value if isinstance(value, list) else [value])})
-            outcome.changes[name] = [None, value]
-            outcome.provenance[name] = new_prov
-        return outcome
+    system = patch.system
+    new_prov: Provenance = [system, ts, run_id]  # shared by the fields this patch sets; never changed in place
     incoming: list[tuple[str, Any]] = list(patch.values.items())
-    incoming += [(name, None) for name in patch.cleared if name not in patch.values]
+    if patch.cleared:
+        incoming += [(name, None) for name in patch.cleared if name not in patch.values]
     for name, value in incoming:
-        rule = policy.field(entity, name)
+        rule = policy.rule(entity, name)
         strategy = rule.strategy
         if value is None and (not rule.allow_clear or strategy in ("union", "first_non_empty")):
             continue  # a clear applies only where allowed, and never to a union or a first value
@@ -108,26 +153,24 @@ def merge_patch(
             value = sorted({*(value if isinstance(value, list) else [value])})
         current = values.get(name)
         prov = provenance.get(name)
-        new_prov = [patch.system, ts, run_id]
         if prov is None:
             _set(outcome, name, current, sorted({*(current or []), *value}) if strategy == "union" else value, new_prov)
             continue
-        priority = tuple(rule.priority) if rule.priority else None
-        rank, prov_rank = policy.rank(patch.system, priority), policy.rank(prov[0], priority)
-        ordering = strategy if strategy in ("priority", "first_non_empty") else "latest"
+        rank, prov_rank = policy.rank(system, rule.priority), policy.rank(prov[0], rule.priority)
+        ordering = rule.ordering
         wins = _wins(ordering, (_prefix(ordering, ts, rank), value, run_id),
                      (_prefix(ordering, prov[1], prov_rank), current, prov[2]))
         if strategy == "union":
             # The stored value is the merged list, not what the provenance holder asserted: order by source only.
-            wins = (ts, rank, patch.system, run_id or "") > (prov[1], prov_rank, prov[0], prov[2] or "")
+            wins = (ts, rank, system, run_id or "") > (prov[1], prov_rank, prov[0], prov[2] or "")
             merged = sorted({*(current or []), *value})
             if wins or merged != (current or []):
                 _set(outcome, name, current, merged, new_prov if wins else list(prov))
-        elif strategy == "manual" and current is not None and prov[0] != patch.system:
+        elif strategy == "manual" and current is not None and prov[0] != system:
             if value_key(value) != value_key(current):
                 outcome.conflicts.append((name, [
                     {"system": prov[0], "value": current, "source_ts": prov[1], "run_id": prov[2]},
-                    {"system": patch.system, "value": value, "source_ts": ts, "run_id": run_id},
+                    {"system": system, "value": value, "source_ts": ts, "run_id": run_id},
                 ]))
         elif wins:
             _set(outcome, name, current, value, new_prov)

@@ -20,7 +20,9 @@ from crmsync.store.models import ENTITY_MODELS, field_type, mergeable_fields
 from crmsync.store.provenance import Provenance, pack, unpack
 from crmsync.sync_engine.identity import chunks
 
-EMPTY: dict[str, Any] = {}  # shared: one JSON encoding per batch for the many records without custom fields
+# Shared: one JSON encoding per batch for the many records without custom fields or list values. Never changed.
+EMPTY: dict[str, Any] = {}
+EMPTY_LIST: list[Any] = []
 
 
 def entity_table(entity: str) -> Table:
@@ -74,15 +76,14 @@ def write_states(conn: Connection, entity: str, states: dict[str, RecordState], 
             row = [values.get(name) for name in fields]
             for index in list_positions:
                 if row[index] is None:
-                    row[index] = []
+                    row[index] = EMPTY_LIST
             custom = {k[len(CUSTOM_PREFIX):]: v for k, v in values.items()
                       if k.startswith(CUSTOM_PREFIX) and v is not None} or EMPTY
-            row += [custom, pack(state.provenance), now, state.deleted_at]
+            row += (custom, pack(state.provenance), now, state.deleted_at, record_id)
             if state.is_new:
-                row += [record_id, now]
+                row.append(now)
                 inserts.append(row)
             else:
-                row.append(record_id)
                 updates.append(row)
         elif state.provenance_dirty:
             provenance_only.append((pack(state.provenance), record_id))
