@@ -25,7 +25,10 @@ Key = tuple[Any, ...]
 
 def iso_utc(ts: datetime) -> str:
     """Fixed-width ISO text in UTC: sorts as text exactly as the instants sort."""
-    return ts.astimezone(UTC).isoformat(timespec="microseconds")
+    if ts.tzinfo is not UTC:
+        ts = ts.astimezone(UTC)
+    # isoformat() prints microseconds only when there are some; add them by hand (cheaper than timespec=).
+    return ts.isoformat() if ts.microsecond else ts.isoformat()[:-6] + ".000000+00:00"
 
 
 def value_key(value: Any) -> str:
@@ -144,6 +147,7 @@ def merge_patch(
     incoming: list[tuple[str, Any]] = list(patch.values.items())
     if patch.cleared:
         incoming += [(name, None) for name in patch.cleared if name not in patch.values]
+    ranks: dict[tuple[str, tuple[str, ...] | None], int] = {}
     for name, value in incoming:
         rule = policy.rule(entity, name)
         strategy = rule.strategy
@@ -156,10 +160,19 @@ def merge_patch(
         if prov is None:
             _set(outcome, name, current, sorted({*(current or []), *value}) if strategy == "union" else value, new_prov)
             continue
-        rank, prov_rank = policy.rank(system, rule.priority), policy.rank(prov[0], rule.priority)
+        priority = rule.priority
+        rank = ranks.get((system, priority))
+        if rank is None:
+            rank = ranks[(system, priority)] = policy.rank(system, priority)
+        prov_rank = ranks.get((prov[0], priority))
+        if prov_rank is None:
+            prov_rank = ranks[(prov[0], priority)] = policy.rank(prov[0], priority)
         ordering = rule.ordering
-        wins = _wins(ordering, (_prefix(ordering, ts, rank), value, run_id),
-                     (_prefix(ordering, prov[1], prov_rank), current, prov[2]))
+        mine, theirs = _prefix(ordering, ts, rank), _prefix(ordering, prov[1], prov_rank)
+        if mine != theirs:  # the usual case: source time or rank decides, no values to encode
+            wins = mine < theirs if ordering == "first_non_empty" else mine > theirs
+        else:
+            wins = _wins(ordering, (mine, value, run_id), (theirs, current, prov[2]))
         if strategy == "union":
             # The stored value is the merged list, not what the provenance holder asserted: order by source only.
             wins = (ts, rank, system, run_id or "") > (prov[1], prov_rank, prov[0], prov[2] or "")

@@ -64,6 +64,9 @@ class CanonicalPatch:
         repr of sorted items is deterministic for the value types mappings produce (str, int, Decimal, date,
         datetime, bool, lists of those) and several times cheaper than JSON on the hot path.
         """
-        body = (sorted(self.values.items()), sorted(self.cleared),
-                sorted((k, r.object, r.external_id) for k, r in self.refs.items()), self.deleted)
-        return hashlib.blake2b(repr(body).encode(), digest_size=16).hexdigest()
+        if self.cleared or self.refs:
+            text = repr((sorted(self.values.items()), sorted(self.cleared),
+                         sorted((k, r.object, r.external_id) for k, r in self.refs.items()), self.deleted))
+        else:  # the same text, without building the empty parts
+            text = f"({sorted(self.values.items())!r}, [], [], {self.deleted!r})"
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

@@ -12,13 +12,13 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table
 
 from crmsync.mappings.mapper import CUSTOM_PREFIX
 from crmsync.store.bulk import insert_rows, update_rows
+from crmsync.store.fetch import select_in
 from crmsync.store.models import ENTITY_MODELS, field_type, mergeable_fields
 from crmsync.store.provenance import Provenance, pack, unpack
-from crmsync.sync_engine.identity import chunks
 
 # Shared: one JSON encoding per batch for the many records without custom fields or list values. Never changed.
 EMPTY: dict[str, Any] = {}
@@ -50,17 +50,14 @@ class RecordState:
 
 def load_states(conn: Connection, entity: str, ids: Iterable[str]) -> dict[str, RecordState]:
     """Current values and provenance of existing records."""
-    table = entity_table(entity)
     fields, _ = _layout(entity)
-    columns = [table.c.id, table.c.custom, table.c.deleted_at, table.c.provenance, *(table.c[f] for f in fields)]
     states: dict[str, RecordState] = {}
-    for part in chunks(sorted(set(ids))):
-        for record_id, custom, deleted_at, provenance, *row in conn.execute(
-                select(*columns).where(table.c.id.in_(part))):
-            values = {name: value for name, value in zip(fields, row, strict=True) if value is not None}
-            if custom:
-                values.update({CUSTOM_PREFIX + k: v for k, v in custom.items()})
-            states[record_id] = RecordState(values, unpack(provenance), is_new=False, deleted_at=deleted_at)
+    for record_id, custom, deleted_at, provenance, *row in select_in(
+            conn, entity_table(entity), ("id", "custom", "deleted_at", "provenance", *fields), "id", list(set(ids))):
+        values = {name: value for name, value in zip(fields, row, strict=True) if value is not None}
+        if custom:
+            values.update({CUSTOM_PREFIX + k: v for k, v in custom.items()})
+        states[record_id] = RecordState(values, unpack(provenance), is_new=False, deleted_at=deleted_at)
     return states
 
 

@@ -1,0 +1,49 @@
+"""Stored values that must not drift between versions: content hashes (compared with hashes already stored in
+external_ref) and the ISO text of source times (compared as text in provenance)."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from crmsync.sync_engine.merge import iso_utc
+from crmsync.sync_engine.records import CanonicalPatch, RefValue
+
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+def reference_hash(patch: CanonicalPatch) -> str:
+    body = (sorted(patch.values.items()), sorted(patch.cleared),
+            sorted((k, r.object, r.external_id) for k, r in patch.refs.items()), patch.deleted)
+    return hashlib.blake2b(repr(body).encode(), digest_size=16).hexdigest()
+
+
+@pytest.mark.parametrize("extra", [
+    {},
+    {"cleared": frozenset({"title", "city"})},
+    {"refs": {"company_id": RefValue("Account", "001A")}},
+    {"deleted": True},
+])
+def test_content_hash_is_the_stored_formula(extra):
+    patch = CanonicalPatch("lead", "salesforce", "Lead", "00Q1", T0,
+                           {"email": "a@x.io", "amount": Decimal("1.50"), "tags": ["b", "a"], "n": 3}, **extra)
+    assert patch.content_hash() == reference_hash(patch)
+
+
+def test_content_hash_of_a_known_patch_never_changes():
+    patch = CanonicalPatch("lead", "salesforce", "Lead", "00Q1", T0, {"email": "a@x.io", "last_name": "A"})
+    assert patch.content_hash() == "7a6e9f3c8b24431dc239ed8f2a8690c0"
+
+
+def test_iso_utc_is_fixed_width_utc_text():
+    rng = random.Random(5)
+    zones = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-7))]
+    for _ in range(2000):
+        moment = datetime(rng.randrange(1900, 2100), rng.randrange(1, 13), rng.randrange(1, 29), rng.randrange(24),
+                          rng.randrange(60), rng.randrange(60), rng.choice([0, rng.randrange(1_000_000)]),
+                          tzinfo=rng.choice(zones))
+        assert iso_utc(moment) == moment.astimezone(UTC).isoformat(timespec="microseconds")
