@@ -8,7 +8,7 @@ A record that fails mapping is stored as a RecordError with its payload and the 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -166,18 +166,21 @@ class _PageApplier:
 
     def apply(self, patches: Sequence[CanonicalPatch]) -> None:
         refs = load_refs(self.conn, [(p.system, p.object, p.external_id) for p in patches])
-        todo: list[tuple[CanonicalPatch, RefKey, str]] = []
+        # Patches to apply and their hashes side by side: no per-record tuple holding a patch for the whole page.
+        todo: list[CanonicalPatch] = []
+        hashes: list[str] = []
         for patch in patches:
-            key = (patch.system, patch.object, patch.external_id)
             content_hash = patch.content_hash()
-            ref = refs.get(key)
+            ref = refs.get((patch.system, patch.object, patch.external_id))
             # Same content as last seen, or as what we pushed there ourselves (an echo): nothing to do.
             if ref and ref.deleted == patch.deleted and content_hash in (ref.seen_hash, ref.pushed_hash):
                 self.result.counts["unchanged"] += 1
                 continue
-            todo.append((patch, key, content_hash))
+            todo.append(patch)
+            hashes.append(content_hash)
         unlinked: dict[RefKey, CanonicalPatch] = {}
-        for patch, key, _ in todo:
+        for patch in todo:
+            key = (patch.system, patch.object, patch.external_id)
             if key not in refs and not patch.deleted:
                 unlinked.setdefault(key, patch)
         resolutions = dict(zip(unlinked, resolve_unlinked(
@@ -186,8 +189,11 @@ class _PageApplier:
         existing = {r.canonical_id for r in refs.values()} | {
             r.canonical_id for r in resolutions.values() if not r.is_new}
         states = load_states(self.conn, self.entity, existing)
+        for state in states.values():
+            state.changed = ()  # tracked from here on: updates set only the columns that changed
         linked = linked_sources(self.conn, self.entity, existing)
-        for patch, key, content_hash in todo:
+        for patch, content_hash in zip(todo, hashes, strict=True):
+            key = (patch.system, patch.object, patch.external_id)
             self._apply_one(patch, key, content_hash, refs.get(key), resolutions.get(key), states, linked)
         write_states(self.conn, self.entity, states, self.now)
         self._write_refs()
@@ -227,6 +233,7 @@ class _PageApplier:
         else:
             if state.deleted_at is not None:
                 state.deleted_at, state.dirty = None, True
+                _mark_changed(state, ("deleted_at",))
             outcome = merge_patch(self.entity, state.values, state.provenance, patch, self.ingestor.policy,
                                   self.run_id)
             apply_outcome(state.values, state.provenance, outcome)
@@ -235,6 +242,7 @@ class _PageApplier:
                 self.field_conflicts.setdefault((canonical_id, name), []).extend(candidates)
             if outcome.changes:
                 state.dirty = True
+                _mark_changed(state, outcome.changes)
                 self._log(canonical_id, kind, patch.system,
                           created_fields(tuple(outcome.changes)) if kind == "create" else outcome.changes)
                 others = {system for system, _ in linked.get(canonical_id, ())} - {patch.system}
@@ -262,6 +270,7 @@ class _PageApplier:
         if not live and state.deleted_at is None:
             # The last system that knew this record deleted it: the canonical record goes too (soft).
             state.deleted_at, state.dirty = self.now, True
+            _mark_changed(state, ("deleted_at",))
             self._log(canonical_id, "delete", patch.system, {"deleted_at": [None, self.now]})
 
     def _log(self, canonical_id: str, kind: str, system: str, changes: dict[str, Any]) -> None:
@@ -317,6 +326,11 @@ class _PageApplier:
         if rows:
             self.conn.execute(CONFLICT.insert(), rows)
             self.result.counts["conflicts"] += len(rows)
+
+
+def _mark_changed(state: RecordState, names: Iterable[str]) -> None:
+    if state.changed is not None:
+        state.changed += tuple(names)
 
 
 def _dedupe(existing: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -46,6 +46,9 @@ class RecordState:
     deleted_at: datetime | None = None
     dirty: bool = False
     provenance_dirty: bool = False
+    # Names of the fields (and `deleted_at`) changed, when the caller tracks them: the UPDATE then sets only those
+    # columns, so indexes on unchanged columns are left alone. None: a dirty record rewrites every column.
+    changed: tuple[str, ...] | None = None
 
 
 def load_states(conn: Connection, entity: str, ids: Iterable[str]) -> dict[str, RecordState]:
@@ -65,25 +68,55 @@ def write_states(conn: Connection, entity: str, states: dict[str, RecordState], 
     """Insert new records, update changed ones (values and provenance in the same row)."""
     table = entity_table(entity)
     fields, list_positions = _layout(entity)
-    columns = [*fields, "custom", "provenance", "updated_at", "deleted_at"]
-    inserts, updates, provenance_only = [], [], []
+    columns = (*fields, "custom", "provenance", "updated_at", "deleted_at")
+    inserts, provenance_only = [], []
+    updates: dict[tuple[str, ...], list[list[Any]]] = {}
     for record_id, state in states.items():
-        if state.is_new or state.dirty:
+        if state.is_new or (state.dirty and state.changed is None):
             values = state.values
             row = [values.get(name) for name in fields]
             for index in list_positions:
                 if row[index] is None:
                     row[index] = EMPTY_LIST
-            custom = {k[len(CUSTOM_PREFIX):]: v for k, v in values.items()
-                      if k.startswith(CUSTOM_PREFIX) and v is not None} or EMPTY
-            row += (custom, pack(state.provenance), now, state.deleted_at, record_id)
+            row += (_custom(values), pack(state.provenance), now, state.deleted_at, record_id)
             if state.is_new:
                 row.append(now)
                 inserts.append(row)
             else:
-                updates.append(row)
+                updates.setdefault(columns, []).append(row)
+        elif state.dirty:
+            changed_columns, row = _changed_row(entity, state, now)
+            row.append(record_id)
+            updates.setdefault(changed_columns, []).append(row)
         elif state.provenance_dirty:
             provenance_only.append((pack(state.provenance), record_id))
     insert_rows(conn, table, [*columns, "id", "created_at"], inserts)
-    update_rows(conn, table, columns, ["id"], updates)
+    for update_columns, rows in updates.items():
+        update_rows(conn, table, update_columns, ["id"], rows)
     update_rows(conn, table, ["provenance"], ["id"], provenance_only)
+
+
+def _custom(values: dict[str, Any]) -> dict[str, Any]:
+    return {k[len(CUSTOM_PREFIX):]: v for k, v in values.items()
+            if k.startswith(CUSTOM_PREFIX) and v is not None} or EMPTY
+
+
+def _changed_row(entity: str, state: RecordState, now: datetime) -> tuple[tuple[str, ...], list[Any]]:
+    """The columns a tracked change touched (plus provenance and updated_at) and their values."""
+    fields, list_positions = _layout(entity)
+    changed = set(state.changed or ())
+    names = [name for name in fields if name in changed]
+    row = [state.values.get(name) for name in names]
+    lists = {fields[i] for i in list_positions}
+    for index, name in enumerate(names):
+        if row[index] is None and name in lists:
+            row[index] = EMPTY_LIST
+    if any(name.startswith(CUSTOM_PREFIX) for name in changed):
+        names.append("custom")
+        row.append(_custom(state.values))
+    if "deleted_at" in changed:
+        names.append("deleted_at")
+        row.append(state.deleted_at)
+    names += ("provenance", "updated_at")
+    row += (pack(state.provenance), now)
+    return tuple(names), row

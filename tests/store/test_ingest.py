@@ -158,3 +158,21 @@ def test_types_round_trip_and_refs_resolve_parents_first(engine, ingestor):
     assert deal["amount"] == Decimal("1234.56") and deal["close_date"] == date(2026, 12, 1)
     assert deal["company_id"] == company["id"] and company["domain"] == "acme.com"
     assert deal["created_at"].tzinfo is not None
+
+
+def test_updates_write_changed_columns_and_keep_the_rest(engine, ingestor):
+    ingestor.ingest_page([sf_lead("00Q1", Email="a@x.io", LastName="A", Title="CTO", Rating__c="Hot")], "r1")
+    ingestor.ingest_page([hs_contact("1", 5, email="a@x.io", jobtitle="CEO", crm_tags="vip;beta", score="5")], "r2")
+    [lead] = rows(engine, Lead)
+    assert (lead["email"], lead["last_name"], lead["title"], lead["tags"]) == ("a@x.io", "A", "CEO", ["beta", "vip"])
+    assert lead["custom"] == {"Rating__c": "Hot", "score": "5"}
+    prov = unpack(lead["provenance"])
+    assert prov["title"][0] == prov["tags"][0] == prov["custom.score"][0] == "hubspot"
+    assert prov["last_name"][0] == prov["custom.Rating__c"][0] == "salesforce"
+    gone = SourceRecord("salesforce", "Lead", "00Q1", T0 + timedelta(minutes=6), {"Id": "00Q1"}, deleted=True)
+    ingestor.ingest_page([gone, SourceRecord("hubspot", "contacts", "1", T0 + timedelta(minutes=7), {"id": "1"},
+                                             deleted=True)], "r3")
+    assert rows(engine, Lead)[0]["deleted_at"] is not None
+    ingestor.ingest_page([hs_contact("1", 8, email="a@x.io", city="Paris")], "r4")  # back again: undeleted
+    [lead] = rows(engine, Lead)
+    assert (lead["deleted_at"], lead["city"], lead["title"], lead["tags"]) == (None, "Paris", "CEO", ["beta", "vip"])
