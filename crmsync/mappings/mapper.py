@@ -167,9 +167,13 @@ class ObjectMapper:
                         values[target] = part
         if self._custom_in:
             holder = self._custom_get(payload) if self._custom_get else payload
-            if isinstance(holder, Mapping):
+            if type(holder) is dict or isinstance(holder, Mapping):
+                known = self._custom_names
                 for key, value in holder.items():
-                    if not is_empty(value) and self._is_custom(key):
+                    custom = known.get(key)
+                    if custom is None:
+                        custom = self._is_custom(key)
+                    if custom and not is_empty(value):
                         values[CUSTOM_PREFIX + key] = value
         return CanonicalPatch(
             entity=self.entity,

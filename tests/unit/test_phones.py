@@ -77,3 +77,15 @@ def test_invalid_numbers_in_shortcut_shapes_are_still_rejected_or_dropped(raw):
     with pytest.raises(RecordMappingError, match="not a valid phone number"):
         build_transform("phone", "US").forward(raw, {})
     assert build_transform({"phone": {"on_invalid": "drop"}}, "US").forward(raw, {}) is None
+
+
+def test_compiled_us_check_is_phonenumbers_own():
+    rng = random.Random(11)
+    valid = 0
+    for _ in range(20000):
+        digits = rng.choice("23456789") + "".join(rng.choice("0123456789") for _ in range(rng.choice([9, 9, 9, 8, 10])))
+        expected = phonenumbers.is_valid_number_for_region(
+            phonenumbers.PhoneNumber(country_code=1, national_number=int(digits)), "US")
+        assert phones.valid_for_us(digits) == expected, digits
+        valid += expected
+    assert valid > 2000  # both answers well represented
