@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from crmsync.config.policy import FieldPolicy, MergePolicy
@@ -52,6 +52,7 @@ class FieldRule:
     allow_clear: bool
     priority: tuple[str, ...] | None
     ordering: str  # which key order decides: latest, priority or first_non_empty
+    plain_latest: bool  # strategy latest with the global priority: the common case, merged inline
 
 
 class CompiledPolicy:
@@ -63,6 +64,7 @@ class CompiledPolicy:
         self._rule = cache(self._compile)
         self._rank = cache(policy.rank)
         self._unions = cache(self._union_fields)
+        self._rules = lru_cache(maxsize=4096)(self._field_rules)
 
     def _lookup(self, entity: str, name: str) -> FieldPolicy:
         return self.policy.for_field(entity, name)
@@ -70,8 +72,12 @@ class CompiledPolicy:
     def _compile(self, entity: str, name: str) -> FieldRule:
         rule = self._field(entity, name)
         ordering = rule.strategy if rule.strategy in ("priority", "first_non_empty") else "latest"
-        return FieldRule(rule.strategy, bool(rule.allow_clear), tuple(rule.priority) if rule.priority else None,
-                         ordering)
+        priority = tuple(rule.priority) if rule.priority else None
+        return FieldRule(rule.strategy, bool(rule.allow_clear), priority, ordering,
+                         rule.strategy == "latest" and priority is None)
+
+    def _field_rules(self, entity: str, names: tuple[str, ...]) -> tuple[FieldRule, ...]:
+        return tuple(self._rule(entity, name) for name in names)
 
     def _union_fields(self, entity: str, names: tuple[str, ...]) -> frozenset[str]:
         return frozenset(name for name in names if self._field(entity, name).strategy == "union")
@@ -81,6 +87,10 @@ class CompiledPolicy:
 
     def rule(self, entity: str, name: str) -> FieldRule:
         return self._rule(entity, name)
+
+    def rules(self, entity: str, names: tuple[str, ...]) -> tuple[FieldRule, ...]:
+        """The rule of each of `names` (cached per field set: a mapping sends the same few sets)."""
+        return self._rules(entity, names)
 
     def union_fields(self, entity: str, names: tuple[str, ...]) -> frozenset[str]:
         """Which of `names` merge as a union (cached per field set: a mapping sends the same few sets)."""
@@ -148,8 +158,8 @@ def merge_patch(
     if patch.cleared:
         incoming += [(name, None) for name in patch.cleared if name not in patch.values]
     ranks: dict[tuple[str, tuple[str, ...] | None], int] = {}
-    for name, value in incoming:
-        rule = policy.rule(entity, name)
+    rules = policy.rules(entity, tuple(name for name, _ in incoming))
+    for (name, value), rule in zip(incoming, rules, strict=True):
         strategy = rule.strategy
         if value is None and (not rule.allow_clear or strategy in ("union", "first_non_empty")):
             continue  # a clear applies only where allowed, and never to a union or a first value
@@ -159,6 +169,23 @@ def merge_patch(
         prov = provenance.get(name)
         if prov is None:
             _set(outcome, name, current, sorted({*(current or []), *value}) if strategy == "union" else value, new_prov)
+            continue
+        if rule.plain_latest:
+            # The default rule, decided inline: the later source time wins, then the higher rank; only a full tie
+            # goes to the complete comparison (values and runs). Same order as _prefix/_wins for "latest".
+            if ts != prov[1]:
+                wins = ts > prov[1]
+            else:
+                rank = ranks.get((system, None))
+                if rank is None:
+                    rank = ranks[(system, None)] = policy.rank(system, None)
+                prov_rank = ranks.get((prov[0], None))
+                if prov_rank is None:
+                    prov_rank = ranks[(prov[0], None)] = policy.rank(prov[0], None)
+                wins = rank > prov_rank if rank != prov_rank else _wins(
+                    "latest", ((ts, rank), value, run_id), ((prov[1], prov_rank), current, prov[2]))
+            if wins:
+                _set(outcome, name, current, value, new_prov)
             continue
         priority = rule.priority
         rank = ranks.get((system, priority))
