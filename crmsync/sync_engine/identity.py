@@ -103,9 +103,14 @@ def linked_sources(conn: Connection, entity: str, canonical_ids: Iterable[str]) 
 
 
 def resolve_unlinked(
-    conn: Connection, entity: str, patches: Sequence[CanonicalPatch], match_keys: Sequence[str]
+    conn: Connection, entity: str, patches: Sequence[CanonicalPatch], match_keys: Sequence[str],
+    stored_links: Links | None = None,
 ) -> list[Resolution]:
-    """A Resolution for each patch that has no ExternalRef yet, in order."""
+    """A Resolution for each patch that has no ExternalRef yet, in order.
+
+    `stored_links`, when given, receives the stored links of every candidate looked up (() for none), so the
+    caller need not query them again.
+    """
     table: Table = ENTITY_MODELS[entity].__table__  # type: ignore[assignment]
     existing: dict[str, dict[Any, list[str]]] = {}
     remaining = patches
@@ -119,6 +124,8 @@ def resolve_unlinked(
         remaining = [p for p in remaining if p.values.get(key) not in found]
     candidate_ids = {cid for found in existing.values() for ids in found.values() for cid in ids}
     linked: Links = linked_sources(conn, entity, candidate_ids) if candidate_ids else {}
+    if stored_links is not None:
+        stored_links.update({cid: linked.get(cid, ()) for cid in candidate_ids})
     created_in_page: dict[str, dict[Any, str]] = {key: {} for key in match_keys}
     resolutions: list[Resolution] = []
     for patch in patches:

@@ -183,15 +183,18 @@ class _PageApplier:
             key = (patch.system, patch.object, patch.external_id)
             if key not in refs and not patch.deleted:
                 unlinked.setdefault(key, patch)
+        stored_links: Links = {}
         resolutions = dict(zip(unlinked, resolve_unlinked(
-            self.conn, self.entity, list(unlinked.values()), self.ingestor.match_keys.get(self.entity, [])
-        ), strict=True))
+            self.conn, self.entity, list(unlinked.values()), self.ingestor.match_keys.get(self.entity, []),
+            stored_links), strict=True))
         existing = {r.canonical_id for r in refs.values()} | {
             r.canonical_id for r in resolutions.values() if not r.is_new}
         states = load_states(self.conn, self.entity, existing)
         for state in states.values():
             state.changed = ()  # tracked from here on: updates set only the columns that changed
-        linked = linked_sources(self.conn, self.entity, existing)
+        # Links of matched records were read during identity resolution; read only the others'.
+        linked = {cid: stored_links[cid] for cid in existing if cid in stored_links}
+        linked.update(linked_sources(self.conn, self.entity, [cid for cid in existing if cid not in stored_links]))
         for patch, content_hash in zip(todo, hashes, strict=True):
             key = (patch.system, patch.object, patch.external_id)
             self._apply_one(patch, key, content_hash, refs.get(key), resolutions.get(key), states, linked)
