@@ -221,9 +221,10 @@ class _PageApplier:
             counts["created"] += 1
             created = None if patch.deleted else new_record(self.entity, patch, self.ingestor.policy, self.run_id)
             if created is not None:  # the common case: a new record takes the patch as it comes, no merge
-                states[canonical_id] = RecordState(*created, is_new=True)
-                if created[0]:
-                    self._log(canonical_id, "create", patch.system, created_fields(tuple(created[0])))
+                values, source = created
+                states[canonical_id] = RecordState(values, {}, is_new=True, source=source)
+                if values:
+                    self._log(canonical_id, "create", patch.system, created_fields(tuple(values)))
                 add_link(linked, canonical_id, (patch.system, patch.object))
                 self._link(patch, key, content_hash, ref, resolution, canonical_id)
                 return
@@ -237,6 +238,7 @@ class _PageApplier:
             if state.deleted_at is not None:
                 state.deleted_at, state.dirty = None, True
                 _mark_changed(state, ("deleted_at",))
+            state.expand()
             outcome = merge_patch(self.entity, state.values, state.provenance, patch, self.ingestor.policy,
                                   self.run_id)
             apply_outcome(state.values, state.provenance, outcome)

@@ -119,20 +119,17 @@ def _wins(ordering: str, incoming: Key, current: Key) -> bool:
 
 
 def new_record(entity: str, patch: CanonicalPatch, policy: CompiledPolicy,
-               run_id: str | None) -> tuple[dict[str, Any], dict[str, Provenance]] | None:
-    """Values and provenance of a record nobody has asserted anything on yet: it takes every value as it comes
-    (the common backfill case). None when the patch clears or empties a field and needs the full merge.
-
-    Every field shares one provenance list: provenance entries are replaced, never changed in place.
-    """
+               run_id: str | None) -> tuple[dict[str, Any], tuple[str, str, str | None]] | None:
+    """Values of a record nobody has asserted anything on yet, and the one source every field came from
+    (system, source time, run): it takes every value as it comes (the common backfill case). None when the patch
+    clears or empties a field and needs the full merge."""
     if patch.cleared or None in patch.values.values():
         return None
     values = dict(patch.values)
     for name in policy.union_fields(entity, tuple(values)):
         value = values[name]
         values[name] = sorted({*(value if isinstance(value, list) else [value])})
-    source: Provenance = [patch.system, iso_utc(patch.source_ts), run_id]
-    return values, {name: source for name in values}
+    return values, (patch.system, iso_utc(patch.source_ts), run_id)
 
 
 def merge_patch(
@@ -148,7 +145,9 @@ def merge_patch(
     if not provenance and not values:
         created = new_record(entity, patch, policy, run_id)
         if created is not None:
-            new_values, outcome.provenance = created
+            new_values, source = created
+            shared = list(source)  # one entry for every field: provenance entries are replaced, never changed
+            outcome.provenance = {name: shared for name in new_values}
             outcome.changes = {name: [None, value] for name, value in new_values.items()}
             return outcome
     ts = iso_utc(patch.source_ts)

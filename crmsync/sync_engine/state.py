@@ -18,7 +18,7 @@ from crmsync.mappings.mapper import CUSTOM_PREFIX
 from crmsync.store.bulk import insert_rows, update_rows
 from crmsync.store.fetch import select_in
 from crmsync.store.models import ENTITY_MODELS, field_type, mergeable_fields
-from crmsync.store.provenance import Provenance, pack, unpack
+from crmsync.store.provenance import Packed, Provenance, pack, sorted_names, unpack
 
 # Shared: one JSON encoding per batch for the many records without custom fields or list values. Never changed.
 EMPTY: dict[str, Any] = {}
@@ -49,6 +49,22 @@ class RecordState:
     # Names of the fields (and `deleted_at`) changed, when the caller tracks them: the UPDATE then sets only those
     # columns, so indexes on unchanged columns are left alone. None: a dirty record rewrites every column.
     changed: tuple[str, ...] | None = None
+    # A new record whose every field came from one source (system, source time, run) keeps just that, with
+    # `provenance` empty, until something needs the per-field map (expand): a page holds one per new record,
+    # and a tuple costs the garbage collector nothing where a dict of lists is traversed on every collection.
+    source: tuple[str, str, str | None] | None = None
+
+    def expand(self) -> None:
+        """Turn `source` into the per-field provenance map."""
+        if self.source is not None:
+            entry = list(self.source)
+            self.provenance = {name: entry for name in self.values}
+            self.source = None
+
+    def packed_provenance(self) -> Packed:
+        if self.source is not None:
+            return [[*self.source, sorted_names(tuple(self.values))]] if self.values else []
+        return pack(self.provenance)
 
 
 def load_states(conn: Connection, entity: str, ids: Iterable[str]) -> dict[str, RecordState]:
@@ -78,7 +94,7 @@ def write_states(conn: Connection, entity: str, states: dict[str, RecordState], 
             for index in list_positions:
                 if row[index] is None:
                     row[index] = EMPTY_LIST
-            row += (_custom(values), pack(state.provenance), now, state.deleted_at, record_id)
+            row += (_custom(values), state.packed_provenance(), now, state.deleted_at, record_id)
             if state.is_new:
                 row.append(now)
                 inserts.append(row)
@@ -89,7 +105,7 @@ def write_states(conn: Connection, entity: str, states: dict[str, RecordState], 
             row.append(record_id)
             updates.setdefault(changed_columns, []).append(row)
         elif state.provenance_dirty:
-            provenance_only.append((pack(state.provenance), record_id))
+            provenance_only.append((state.packed_provenance(), record_id))
     insert_rows(conn, table, [*columns, "id", "created_at"], inserts)
     for update_columns, rows in updates.items():
         update_rows(conn, table, update_columns, ["id"], rows)
@@ -118,5 +134,5 @@ def _changed_row(entity: str, state: RecordState, now: datetime) -> tuple[tuple[
         names.append("deleted_at")
         row.append(state.deleted_at)
     names += ("provenance", "updated_at")
-    row += (pack(state.provenance), now)
+    row += (state.packed_provenance(), now)
     return tuple(names), row

@@ -176,3 +176,16 @@ def test_updates_write_changed_columns_and_keep_the_rest(engine, ingestor):
     ingestor.ingest_page([hs_contact("1", 8, email="a@x.io", city="Paris")], "r4")  # back again: undeleted
     [lead] = rows(engine, Lead)
     assert (lead["deleted_at"], lead["city"], lead["title"], lead["tags"]) == (None, "Paris", "CEO", ["beta", "vip"])
+
+
+def test_a_record_created_and_updated_in_one_page_keeps_both_sources(engine, ingestor):
+    result = ingestor.ingest_page([sf_lead("00Q1", Email="a@x.io", LastName="A", Title="CTO"),
+                                   hs_contact("1", 5, email="a@x.io", jobtitle="CEO", city="Oslo")], "r1")
+    assert (result.counts["created"], result.counts["updated"]) == (1, 1)
+    [lead] = rows(engine, Lead)
+    assert (lead["title"], lead["city"], lead["last_name"]) == ("CEO", "Oslo", "A")
+    prov = unpack(lead["provenance"])
+    assert (prov["title"][0], prov["city"][0], prov["last_name"][0], prov["email"][0]) == (
+        "hubspot", "hubspot", "salesforce", "hubspot")
+    assert [c["kind"] for c in result.changes] == ["create", "update"]
+    assert result.changes[1]["changes"]["title"] == ["CTO", "CEO"]
