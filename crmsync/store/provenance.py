@@ -15,7 +15,9 @@ from typing import Any
 
 # [system, source timestamp as ISO UTC with microseconds, run id]
 Provenance = list[Any]
-Packed = list[list[Any]]
+# What pack() builds for a write: tuples (stored as JSON arrays). Tuples of plain values are dropped from the
+# garbage collector's tracking, so a page of rows waiting for its INSERT does not lengthen full collections.
+Packed = tuple[tuple[Any, ...], ...]
 
 
 def pack(provenance: Mapping[str, Provenance]) -> Packed:
@@ -23,20 +25,20 @@ def pack(provenance: Mapping[str, Provenance]) -> Packed:
     entries = iter(provenance.values())
     first = next(entries, None)
     if first is None:
-        return []
+        return ()
     if all(entry is first for entry in entries):  # one assertion set every field (a new record): no grouping
-        return [[*first, sorted_names(tuple(provenance))]]
+        return ((*first, sorted_names(tuple(provenance))),)
     groups: dict[tuple[Any, ...], list[str]] = {}
     for name, (system, ts, run) in provenance.items():
         groups.setdefault((system, ts, run), []).append(name)
     ordered = sorted(groups.items(), key=lambda item: (item[0][1], item[0][0], item[0][2] or ""))
-    return [[system, ts, run, sorted_names(tuple(names))] for (system, ts, run), names in ordered]
+    return tuple((system, ts, run, sorted_names(tuple(names))) for (system, ts, run), names in ordered)
 
 
 @lru_cache(maxsize=1024)
-def sorted_names(names: tuple[str, ...]) -> list[str]:
-    """One shared sorted list per field set (records from one mapping repeat the same few): not to be changed."""
-    return sorted(names)
+def sorted_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """One shared sorted tuple per field set (records from one mapping repeat the same few)."""
+    return tuple(sorted(names))
 
 
 def unpack(packed: Sequence[Sequence[Any]] | None) -> dict[str, Provenance]:

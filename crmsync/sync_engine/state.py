@@ -21,8 +21,9 @@ from crmsync.store.models import ENTITY_MODELS, field_type, mergeable_fields
 from crmsync.store.provenance import Packed, Provenance, pack, sorted_names, unpack
 
 # Shared: one JSON encoding per batch for the many records without custom fields or list values. Never changed.
+# (An empty tuple is stored as the same JSON array as an empty list, and leaves a row tuple untrackable.)
 EMPTY: dict[str, Any] = {}
-EMPTY_LIST: list[Any] = []
+EMPTY_ARRAY: tuple[Any, ...] = ()
 
 
 def entity_table(entity: str) -> Table:
@@ -63,7 +64,7 @@ class RecordState:
 
     def packed_provenance(self) -> Packed:
         if self.source is not None:
-            return [[*self.source, sorted_names(tuple(self.values))]] if self.values else []
+            return ((*self.source, sorted_names(tuple(self.values))),) if self.values else ()
         return pack(self.provenance)
 
 
@@ -85,25 +86,26 @@ def write_states(conn: Connection, entity: str, states: dict[str, RecordState], 
     table = entity_table(entity)
     fields, list_positions = _layout(entity)
     columns = (*fields, "custom", "provenance", "updated_at", "deleted_at")
-    inserts, provenance_only = [], []
-    updates: dict[tuple[str, ...], list[list[Any]]] = {}
+    inserts: list[tuple[Any, ...]] = []
+    provenance_only: list[tuple[Any, ...]] = []
+    updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for record_id, state in states.items():
         if state.is_new or (state.dirty and state.changed is None):
             values = state.values
             row = [values.get(name) for name in fields]
             for index in list_positions:
                 if row[index] is None:
-                    row[index] = EMPTY_LIST
+                    row[index] = EMPTY_ARRAY
             row += (_custom(values), state.packed_provenance(), now, state.deleted_at, record_id)
             if state.is_new:
                 row.append(now)
-                inserts.append(row)
+                inserts.append(tuple(row))  # rows wait for the batch as tuples: see Packed
             else:
-                updates.setdefault(columns, []).append(row)
+                updates.setdefault(columns, []).append(tuple(row))
         elif state.dirty:
             changed_columns, row = _changed_row(entity, state, now)
             row.append(record_id)
-            updates.setdefault(changed_columns, []).append(row)
+            updates.setdefault(changed_columns, []).append(tuple(row))
         elif state.provenance_dirty:
             provenance_only.append((state.packed_provenance(), record_id))
     insert_rows(conn, table, [*columns, "id", "created_at"], inserts)
@@ -126,7 +128,7 @@ def _changed_row(entity: str, state: RecordState, now: datetime) -> tuple[tuple[
     lists = {fields[i] for i in list_positions}
     for index, name in enumerate(names):
         if row[index] is None and name in lists:
-            row[index] = EMPTY_LIST
+            row[index] = EMPTY_ARRAY
     if any(name.startswith(CUSTOM_PREFIX) for name in changed):
         names.append("custom")
         row.append(_custom(state.values))

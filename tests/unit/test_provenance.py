@@ -17,5 +17,5 @@ def test_pack_then_unpack_gives_back_every_field(provenance):
 
 def test_a_record_from_one_assertion_is_one_entry():
     shared = ["salesforce", "2026-11-01T09:00:00.000000+00:00", "run1"]
-    assert pack(dict.fromkeys(["phone", "email"], shared)) == [[*shared, ["email", "phone"]]]
-    assert pack({}) == [] and unpack([]) == {} and unpack(None) == {}
+    assert pack(dict.fromkeys(["phone", "email"], shared)) == ((*shared, ("email", "phone")),)
+    assert pack({}) == () and unpack([]) == {} and unpack(None) == {}
