@@ -134,11 +134,10 @@ def resolve_unlinked(
             value = patch.values.get(key)
             if value is None:
                 continue
-            candidates = list(existing[key].get(value, []))
-            if value in created_in_page[key]:
-                candidates.append(created_in_page[key][value])
-            if not candidates:
+            stored, in_page = existing[key].get(value), created_in_page[key].get(value)
+            if not stored and in_page is None:
                 continue
+            candidates = [*(stored or ()), *(() if in_page is None else (in_page,))]
             if len(candidates) == 1 and (patch.system, patch.object) not in linked.get(candidates[0], ()):
                 resolution = Resolution(candidates[0], is_new=False)
             else:

@@ -159,8 +159,10 @@ class _PageApplier:
                  result: PageResult) -> None:
         self.ingestor, self.conn, self.entity = ingestor, conn, entity
         self.run_id, self.now, self.result = run_id, now, result
-        self.new_refs: dict[RefKey, dict[str, Any]] = {}
-        self.ref_updates: dict[int, dict[str, Any]] = {}
+        # Rows in REF_INSERT_COLUMNS / REF_UPDATE_COLUMNS order, as tuples of plain values (untracked by the
+        # collector); a later patch for the same ref replaces its row.
+        self.new_refs: dict[RefKey, tuple[Any, ...]] = {}
+        self.ref_updates: dict[int, tuple[Any, ...]] = {}
         self.field_conflicts: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.identity_conflicts: list[dict[str, Any]] = []
 
@@ -213,7 +215,7 @@ class _PageApplier:
             if pending is None:  # a delete for a record we never saw
                 counts["unchanged"] += 1
                 return
-            canonical_id = pending["canonical_id"]
+            canonical_id = pending[4]  # REF_INSERT_COLUMNS: system, object, external_id, entity, canonical_id
         else:
             canonical_id = ref.canonical_id if ref else resolution.canonical_id  # type: ignore[union-attr]
         state = states.get(canonical_id)
@@ -285,15 +287,11 @@ class _PageApplier:
 
     def _track_ref(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,
                    canonical_id: str) -> None:
-        values = {"seen_hash": content_hash, "source_modified_at": patch.source_ts, "seen_at": self.now,
-                  "deleted_at": self.now if patch.deleted else None}
+        values = (content_hash, patch.source_ts, self.now, self.now if patch.deleted else None)  # REF_UPDATE_COLUMNS
         if ref is not None:
-            self.ref_updates[ref.id] = values
-        elif key in self.new_refs:
-            self.new_refs[key].update(values)
+            self.ref_updates[ref.id] = (*values, ref.id)
         else:
-            self.new_refs[key] = {"system": key[0], "object": key[1], "external_id": key[2],
-                                  "entity": self.entity, "canonical_id": canonical_id, **values}
+            self.new_refs[key] = (*key, self.entity, canonical_id, *values)
 
     def _identity_conflict(self, patch: CanonicalPatch, canonical_id: str, resolution: Resolution) -> dict[str, Any]:
         candidates = [{"canonical_id": cid} for cid in resolution.ambiguous_with]
@@ -303,10 +301,8 @@ class _PageApplier:
                 "status": "open", "candidates": candidates, "opened_at": self.now, "run_id": self.run_id}
 
     def _write_refs(self) -> None:
-        insert_rows(self.conn, REF, REF_INSERT_COLUMNS, [tuple(r[c] for c in REF_INSERT_COLUMNS)
-                                                         for r in self.new_refs.values()])
-        update_rows(self.conn, REF, REF_UPDATE_COLUMNS, ["id"], [
-            (*(r[c] for c in REF_UPDATE_COLUMNS), ref_id) for ref_id, r in self.ref_updates.items()])
+        insert_rows(self.conn, REF, REF_INSERT_COLUMNS, list(self.new_refs.values()))
+        update_rows(self.conn, REF, REF_UPDATE_COLUMNS, ["id"], list(self.ref_updates.values()))
 
     def _write_conflicts(self) -> None:
         """Open field conflicts, adding candidates to one already open on the same field instead of a second."""
