@@ -28,9 +28,17 @@ def pack(provenance: Mapping[str, Provenance]) -> Packed:
         return ()
     if all(entry is first for entry in entries):  # one assertion set every field (a new record): no grouping
         return ((*first, sorted_names(tuple(provenance))),)
+    # Fields one assertion set share one entry object: group by object first (cheap), then merge equal entries.
+    by_object: dict[int, tuple[Provenance, list[str]]] = {}
+    for name, entry in provenance.items():
+        group = by_object.get(id(entry))
+        if group is None:
+            by_object[id(entry)] = (entry, [name])
+        else:
+            group[1].append(name)
     groups: dict[tuple[Any, ...], list[str]] = {}
-    for name, (system, ts, run) in provenance.items():
-        groups.setdefault((system, ts, run), []).append(name)
+    for (system, ts, run), names in by_object.values():
+        groups.setdefault((system, ts, run), []).extend(names)
     ordered = sorted(groups.items(), key=lambda item: (item[0][1], item[0][0], item[0][2] or ""))
     return tuple((system, ts, run, sorted_names(tuple(names))) for (system, ts, run), names in ordered)
 

@@ -37,6 +37,12 @@ def _layout(entity: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
     return fields, tuple(i for i, name in enumerate(fields) if field_type(entity, name) is list)
 
 
+@cache
+def _list_fields(entity: str) -> frozenset[str]:
+    fields, list_positions = _layout(entity)
+    return frozenset(fields[i] for i in list_positions)
+
+
 @dataclass(slots=True)
 class RecordState:
     """One canonical record while a page is applied to it."""
@@ -121,14 +127,12 @@ def _custom(values: dict[str, Any]) -> dict[str, Any]:
 
 def _changed_row(entity: str, state: RecordState, now: datetime) -> tuple[tuple[str, ...], list[Any]]:
     """The columns a tracked change touched (plus provenance and updated_at) and their values."""
-    fields, list_positions = _layout(entity)
+    fields, _ = _layout(entity)
     changed = set(state.changed or ())
     names = [name for name in fields if name in changed]
-    row = [state.values.get(name) for name in names]
-    lists = {fields[i] for i in list_positions}
-    for index, name in enumerate(names):
-        if row[index] is None and name in lists:
-            row[index] = EMPTY_ARRAY
+    values = state.values
+    lists = _list_fields(entity)
+    row = [EMPTY_ARRAY if name in lists and values.get(name) is None else values.get(name) for name in names]
     if any(name.startswith(CUSTOM_PREFIX) for name in changed):
         names.append("custom")
         row.append(_custom(state.values))
