@@ -26,7 +26,21 @@ def _getter(path: str) -> Callable[[Mapping[str, Any]], Any]:
     segments = path.split(".")
     if len(segments) == 1:
         return lambda payload: payload.get(path)
+    if len(segments) == 2 and not segments[1].isdigit():
+        outer, inner = segments
+        nested = _walk(segments)
 
+        def get_nested(payload: Mapping[str, Any]) -> Any:
+            current = payload.get(outer)
+            if type(current) is dict:  # the usual shape ({"properties": {...}}), read directly
+                return current.get(inner)
+            return nested(payload)
+
+        return get_nested
+    return _walk(segments)
+
+
+def _walk(segments: list[str]) -> Callable[[Mapping[str, Any]], Any]:
     def get(payload: Mapping[str, Any]) -> Any:
         current: Any = payload
         for segment in segments:
@@ -167,7 +181,8 @@ class ObjectMapper:
                         values[target] = part
         if self._custom_in:
             holder = self._custom_get(payload) if self._custom_get else payload
-            if type(holder) is dict or isinstance(holder, Mapping):
+            # Most payloads carry no field outside the mapped and excluded ones: one set difference says so.
+            if (type(holder) is dict or isinstance(holder, Mapping)) and holder.keys() - self._not_custom:
                 known = self._custom_names
                 for key, value in holder.items():
                     custom = known.get(key)
