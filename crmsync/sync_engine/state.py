@@ -38,6 +38,11 @@ def _layout(entity: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
 
 
 @cache
+def _field_set(entity: str) -> frozenset[str]:
+    return frozenset(_layout(entity)[0])
+
+
+@cache
 def _list_fields(entity: str) -> frozenset[str]:
     fields, list_positions = _layout(entity)
     return frozenset(fields[i] for i in list_positions)
@@ -102,7 +107,9 @@ def write_states(conn: Connection, entity: str, states: dict[str, RecordState], 
             for index in list_positions:
                 if row[index] is None:
                     row[index] = EMPTY_ARRAY
-            row += (_custom(values), state.packed_provenance(), now, state.deleted_at, record_id)
+            # Custom fields are the keys beyond the columns: one set difference finds there are none (usually).
+            custom = _custom(values) if values.keys() - _field_set(entity) else EMPTY
+            row += (custom, state.packed_provenance(), now, state.deleted_at, record_id)
             if state.is_new:
                 row.append(now)
                 inserts.append(tuple(row))  # rows wait for the batch as tuples: see Packed
