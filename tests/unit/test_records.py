@@ -47,3 +47,25 @@ def test_iso_utc_is_fixed_width_utc_text():
                           rng.randrange(60), rng.randrange(60), rng.choice([0, rng.randrange(1_000_000)]),
                           tzinfo=rng.choice(zones))
         assert iso_utc(moment) == moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def test_sqlite_timestamps_are_the_text_sqlalchemy_writes():
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.types import TypeDecorator
+
+    from crmsync.store.types import UtcDateTime
+
+    dialect = sqlite.dialect()
+    column_type = UtcDateTime().dialect_impl(dialect)  # as the engine and store/bulk.py take it
+    fast = column_type.bind_processor(dialect)
+    generic = TypeDecorator.bind_processor(column_type, dialect)  # SQLAlchemy's own composition
+    rng = random.Random(9)
+    zones = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-7))]
+    for _ in range(3000):
+        moment = datetime(rng.randrange(2, 9998), rng.randrange(1, 13), rng.randrange(1, 29), rng.randrange(24),
+                          rng.randrange(60), rng.randrange(60), rng.choice([0, rng.randrange(1_000_000)]),
+                          tzinfo=rng.choice(zones))
+        assert fast(moment) == generic(moment)
+    assert fast(None) is None
+    with pytest.raises(ValueError, match="naive"):
+        fast(datetime(2026, 1, 1))
