@@ -51,8 +51,8 @@ LOG_COLUMNS = ["entity", "canonical_id", "kind", "system", "run_id", "changed_at
 @dataclass(slots=True)
 class PageResult:
     """Counts (read, created, updated, unchanged, deleted, conflicts, failed), the change log rows written
-    (a create's `changes` names the fields it set: {"fields": [...]}), and which systems need a push for each
-    changed record."""
+    (a create's `changes` names the fields it set: {"fields": [...]}, one dict shared by creates with the same
+    fields: read it, do not change it), and which systems need a push for each changed record."""
 
     counts: Counter[str] = field(default_factory=Counter)
     changes: list[dict[str, Any]] = field(default_factory=list)
@@ -165,6 +165,7 @@ class _PageApplier:
         self.ref_updates: dict[int, tuple[Any, ...]] = {}
         self.field_conflicts: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.identity_conflicts: list[dict[str, Any]] = []
+        self.first_change = len(result.changes)  # this entity's change-log rows are result.changes[first_change:]
 
     def apply(self, patches: Sequence[CanonicalPatch]) -> None:
         refs = load_refs(self.conn, [(p.system, p.object, p.external_id) for p in patches])
@@ -202,8 +203,8 @@ class _PageApplier:
             self._apply_one(patch, key, content_hash, refs.get(key), resolutions.get(key), states, linked)
         write_states(self.conn, self.entity, states, self.now)
         self._write_refs()
-        insert_rows(self.conn, CHANGE_LOG, LOG_COLUMNS, [[row[c] for c in LOG_COLUMNS] for row in self.result.changes
-                                                         if row["entity"] == self.entity])
+        insert_rows(self.conn, CHANGE_LOG, LOG_COLUMNS,
+                    [[row[c] for c in LOG_COLUMNS] for row in self.result.changes[self.first_change:]])
         self._write_conflicts()
 
     def _apply_one(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,
