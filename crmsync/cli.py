@@ -16,7 +16,8 @@ from crmsync.commands.state import init, outbox_app, status
 from crmsync.errors import NotFoundError
 from crmsync.mappings.loader import check_mappings
 from crmsync.store import db
-from crmsync.store.models import Conflict, ExternalRef, FieldProvenance, Lead
+from crmsync.store.models import Conflict, ExternalRef, Lead
+from crmsync.store.provenance import unpack
 
 app = typer.Typer(help="Keep one canonical lead/deal store in sync with every CRM.", no_args_is_help=True)
 db_app = typer.Typer(help="The canonical store's schema.", no_args_is_help=True)
@@ -142,8 +143,7 @@ def records_show(email: Annotated[str, typer.Option("--email", help="The person'
                                                     Lead.merged_into.is_(None)))).mappings().first()  # type: ignore[union-attr]
         if lead is None:
             raise NotFoundError(f"no lead with e-mail {email}")
-        prov = conn.execute(select(FieldProvenance.fields).where(and_(
-            FieldProvenance.entity == "lead", FieldProvenance.canonical_id == lead["id"]))).scalar() or {}
+        prov = unpack(lead["provenance"])
         refs = conn.execute(select(ExternalRef).where(and_(
             ExternalRef.entity == "lead", ExternalRef.canonical_id == lead["id"]))).mappings().all()
     print_record("lead", lead, prov, refs)
@@ -151,7 +151,8 @@ def records_show(email: Annotated[str, typer.Option("--email", help="The person'
 
 def print_record(entity: str, row: Any, provenance: dict[str, list[Any]], refs: Any) -> None:
     table = Table("field", "value", "source", "source time", "run", title=f"{entity} {row['id']}")
-    values = {k: v for k, v in row.items() if k not in ("id", "custom", "created_at", "updated_at", "merged_into")}
+    values = {k: v for k, v in row.items()
+              if k not in ("id", "custom", "created_at", "updated_at", "merged_into", "provenance")}
     values.update({f"custom.{k}": v for k, v in (row["custom"] or {}).items()})
     for name, value in values.items():
         if value in (None, [], ""):

@@ -22,7 +22,8 @@ from crmsync.demo.payment_and_call import show_call, show_payment
 from crmsync.errors import CrmsyncError
 from crmsync.receiver.server import BackgroundServer, Receiver
 from crmsync.store import db
-from crmsync.store.models import Conflict, ExternalRef, FieldProvenance, Lead, RecordError
+from crmsync.store.models import Conflict, ExternalRef, Lead, RecordError
+from crmsync.store.provenance import unpack
 from crmsync.store.tokens import NoTokenStore
 from crmsync.sync_engine import outbox
 from crmsync.sync_engine.records import SourceRecord
@@ -154,8 +155,6 @@ def _run_row(table: Table, source: str, counts: Mapping[str, int]) -> None:
 def _show_leads(engine: Engine, console: Console) -> None:
     with engine.connect() as conn:
         leads = conn.execute(select(Lead).where(Lead.merged_into.is_(None)).order_by(Lead.email)).mappings().all()  # type: ignore[union-attr,arg-type]
-        provenance = {r.canonical_id: r.fields for r in conn.execute(
-            select(FieldProvenance.canonical_id, FieldProvenance.fields).where(FieldProvenance.entity == "lead"))}
         refs: dict[str, list[str]] = {}
         for ref in conn.execute(select(ExternalRef).where(ExternalRef.entity == "lead")).mappings():
             refs.setdefault(ref["canonical_id"], []).append(f"{ref['system']}:{ref['external_id']}")
@@ -163,7 +162,7 @@ def _show_leads(engine: Engine, console: Console) -> None:
         name = " ".join(p for p in (lead["first_name"], lead["last_name"]) if p)
         table = Table("field", "value", "from", "source time", title=f"{name} <{lead['email'] or 'no e-mail'}>",
                       caption="linked: " + ", ".join(refs.get(lead["id"], [])), title_justify="left")
-        prov = provenance.get(lead["id"], {})
+        prov = unpack(lead["provenance"])
         for field in ("email", "phone", "first_name", "last_name", "title", "company_name", "lead_status",
                       "lifecycle_stage", "city", "tags"):
             value = lead[field]

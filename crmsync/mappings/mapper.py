@@ -13,6 +13,8 @@ from crmsync.mappings.transforms import Transform, TransformFn
 from crmsync.sync_engine.records import CanonicalPatch, RefValue, SourceRecord
 
 CUSTOM_PREFIX = "custom."
+CUSTOM_NAMES_KEPT = 10_000  # bound on the per-mapper memo of which source field names are custom fields
+NOTHING_CLEARED: frozenset[str] = frozenset()  # one shared object: `frozenset()` allocates a new one each call
 RefResolver = Callable[[str, str], str | None]  # (object, canonical id) -> external id in the target system
 
 
@@ -24,11 +26,26 @@ def _getter(path: str) -> Callable[[Mapping[str, Any]], Any]:
     segments = path.split(".")
     if len(segments) == 1:
         return lambda payload: payload.get(path)
+    if len(segments) == 2 and not segments[1].isdigit():
+        outer, inner = segments
+        nested = _walk(segments)
 
+        def get_nested(payload: Mapping[str, Any]) -> Any:
+            current = payload.get(outer)
+            if type(current) is dict:  # the usual shape ({"properties": {...}}), read directly
+                return current.get(inner)
+            return nested(payload)
+
+        return get_nested
+    return _walk(segments)
+
+
+def _walk(segments: list[str]) -> Callable[[Mapping[str, Any]], Any]:
     def get(payload: Mapping[str, Any]) -> Any:
         current: Any = payload
         for segment in segments:
-            if isinstance(current, Mapping):
+            # `type(...) is dict` first: the usual case, without the slower Mapping ABC check.
+            if type(current) is dict or isinstance(current, Mapping):
                 current = current.get(segment)
             elif isinstance(current, list) and segment.isdigit() and int(segment) < len(current):
                 current = current[int(segment)]
@@ -99,9 +116,14 @@ class ObjectMapper:
         self.entity = entity
         self.id_field = id_field
         self.modified_field = modified_field
+        # Per rule, what the per-record loop needs, looked up once: getters, whether it is the simple one-source
+        # one-target shape, the transforms' forward functions, the coercion and the target.
         self._in = [
             (rule, tuple(_getter(s) for s in rule.sources),
              rule.constant is None and len(rule.sources) == 1 and len(rule.targets) == 1,
+             tuple(t.forward for t in rule.chain),
+             rule.coercers[0] if rule.ref is None and len(rule.coercers) == 1 else None,
+             rule.targets[0],
              tuple((_getter(path), value) for path, value in rule.when))
             for rule in in_rules
         ]
@@ -117,6 +139,7 @@ class ObjectMapper:
         mapped |= {id_field} | ({modified_field} if modified_field else set()) | set(custom.exclude if custom else ())
         self._not_custom = frozenset(mapped)
         self._cleared_targets = {s: rule.targets for rule in in_rules for s in rule.sources}
+        self._custom_names: dict[str, bool] = {}  # source field name -> is it a custom field (a payload repeats them)
         self._out_targets = frozenset(t for rule in out_rules for t in rule.targets)
 
     def writes_back(self, target: str) -> bool:
@@ -127,33 +150,36 @@ class ObjectMapper:
                 and self._is_custom(target[len(CUSTOM_PREFIX):]))
 
     def _is_custom(self, name: str) -> bool:
-        assert self._custom is not None
-        return name not in self._not_custom and fnmatch.fnmatchcase(name, self._custom.match)
+        known = self._custom_names.get(name)
+        if known is None:
+            assert self._custom is not None
+            known = name not in self._not_custom and fnmatch.fnmatchcase(name, self._custom.match)
+            if len(self._custom_names) < CUSTOM_NAMES_KEPT:
+                self._custom_names[name] = known
+        return known
 
     def to_patch(self, record: SourceRecord) -> CanonicalPatch:
         """Canonical fields this record asserts; RecordMappingError names the failing source field."""
         payload = record.payload
         values: dict[str, Any] = {}
         refs: dict[str, RefValue] = {}
-        for rule, getters, simple, when in self._in:
+        for rule, getters, simple, forwards, coerce, target, when in self._in:
             if when and any(get(payload) != value for get, value in when):
                 continue  # a record this rule is not about (a lookup to another module, say)
             # Hot path (one source, one target): inlined reads and empties; per-record work stays lean.
             value = getters[0](payload) if simple else rule.read(payload, getters)
-            if value is None or value == "" or value == []:
+            if not value and (value is None or value == "" or value == []):
                 if rule.default is None:
                     continue
                 value = rule.default
             try:
-                for transform in rule.chain:
-                    value = transform.forward(value, payload)
-                if rule.ref is None and rule.coercers:
-                    if simple:
-                        coerce = rule.coercers[0]
-                        if coerce is not None and type(value) is not rule.target_type and value is not None:
-                            value = coerce(value, payload)
-                    else:
-                        value = _coerce(rule.coercers, value, payload)
+                for forward in forwards:
+                    value = forward(value, payload)
+                if simple:
+                    if coerce is not None and type(value) is not rule.target_type and value is not None:
+                        value = coerce(value, payload)
+                elif rule.ref is None and rule.coercers:
+                    value = _coerce(rule.coercers, value, payload)
             except RecordMappingError as exc:
                 source = "+".join(rule.sources)
                 raise RecordMappingError(f"{self.object}.{source}: {exc}", field=source) from None
@@ -161,16 +187,21 @@ class ObjectMapper:
                 refs[rule.targets[0]] = RefValue(rule.ref, str(value))
             elif len(rule.targets) == 1:
                 if value is not None and value != "":
-                    values[rule.targets[0]] = value
+                    values[target] = value
             else:
                 for target, part in zip(rule.targets, value, strict=True):
                     if not is_empty(part):
                         values[target] = part
         if self._custom_in:
             holder = self._custom_get(payload) if self._custom_get else payload
-            if isinstance(holder, Mapping):
+            # Most payloads carry no field outside the mapped and excluded ones: one set difference says so.
+            if (type(holder) is dict or isinstance(holder, Mapping)) and holder.keys() - self._not_custom:
+                known = self._custom_names
                 for key, value in holder.items():
-                    if not is_empty(value) and self._is_custom(key):
+                    custom = known.get(key)
+                    if custom is None:
+                        custom = self._is_custom(key)
+                    if custom and not is_empty(value):
                         values[CUSTOM_PREFIX + key] = value
         return CanonicalPatch(
             entity=self.entity,
@@ -187,7 +218,7 @@ class ObjectMapper:
 
     def _cleared(self, record: SourceRecord, values: dict[str, Any]) -> frozenset[str]:
         if not record.cleared:
-            return frozenset()
+            return NOTHING_CLEARED
         cleared: set[str] = set()
         for source in record.cleared:
             targets = self._cleared_targets.get(source)

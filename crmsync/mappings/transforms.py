@@ -12,14 +12,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from crmsync.errors import RecordMappingError
+from crmsync.mappings.phones import to_e164
 
 Context = Mapping[str, Any]
 TransformFn = Callable[[Any, Context], Any]
@@ -68,18 +67,6 @@ def _text(name: str, fn: Callable[[str], str]) -> Transform:
 class PhoneParams(_Params):
     region: str | None = None
     on_invalid: Literal["error", "drop"] = "error"
-
-
-@lru_cache(maxsize=65536)
-def to_e164(raw: str, region: str | None) -> str | None:
-    """E.164 form of `raw`, or None when it is not a valid number (region used for national formats)."""
-    try:
-        parsed = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _phone(params: PhoneParams, default_region: str | None) -> Transform:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 
 Processor = Callable[[Any], Any] | None
+_NOTHING = object()
 
 
 @cache
@@ -37,20 +38,31 @@ def _plan(
 
 def _execute(conn: Connection, sql: str, processors: tuple[Processor, ...], rows: Sequence[Sequence[Any]]) -> None:
     active = [(i, p) for i, p in enumerate(processors) if p is not None]
-    if active:
-        processed = []
-        for row in rows:
-            values = list(row)
-            for index, process in active:
-                if values[index] is not None:
-                    values[index] = process(values[index])
-            processed.append(values)
-        rows = processed
-    conn.exec_driver_sql(sql, [tuple(r) for r in rows])
+    if not active:
+        conn.exec_driver_sql(sql, [tuple(r) for r in rows])
+        return
+    # A value object repeated down a column (the page's timestamp, the run id, a shared empty map) is processed
+    # once: processors are pure, and nothing changes the values while a batch is prepared.
+    seen: list[Any] = [_NOTHING] * len(processors)
+    done: list[Any] = [None] * len(processors)
+    processed = []
+    for row in rows:
+        values = list(row)
+        for index, process in active:
+            value = values[index]
+            if value is None:
+                continue
+            if value is seen[index]:
+                values[index] = done[index]
+            else:
+                seen[index] = value
+                values[index] = done[index] = process(value)
+        processed.append(tuple(values))
+    conn.exec_driver_sql(sql, processed)
 
 
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """INSERT rows (tuples in `columns` order) in one executemany."""
+    """INSERT rows (tuples or lists in `columns` order) in one executemany."""
     if rows:
         sql, processors = _plan(table, tuple(columns), (), conn.dialect)
         _execute(conn, sql, processors, rows)

@@ -2,9 +2,9 @@
 
 Entity tables (lead, company, deal, activity, payment) hold the merged truth. ExternalRef is the identity
 spine: (system, object, external_id) -> canonical id, with hashes of what was last seen and last pushed.
-FieldProvenance keeps, per canonical field, which system set it, at what source time, in which run; it is one
-row per record holding a field -> provenance map because the merge reads and writes all fields of a record
-together (one row per field multiplied the writes twelvefold on the hot path).
+Each entity row keeps its own field provenance (which system set each field, at what source time, in which
+run) in its `provenance` column, grouped by source assertion (see store/provenance.py): the merge reads and
+writes all fields of a record together with its values, so they live and are written in the same row.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ class EntityBase(SQLModel):
     updated_at: datetime = _ts(nullable=False)
     deleted_at: datetime | None = _ts()
     merged_into: str | None = Field(default=None, max_length=32)
+    # [[system, source time, run id, [field, ...]], ...]: see crmsync.store.provenance.
+    provenance: list[Any] = Field(default_factory=list, sa_type=JSON, sa_column_kwargs={"server_default": "[]"})
 
 
 class Company(EntityBase, table=True):
@@ -155,17 +157,13 @@ class ExternalRef(SQLModel, table=True):
     deleted_at: datetime | None = _ts()
 
 
-class FieldProvenance(SQLModel, table=True):
-    """Per canonical field: [system, source timestamp (ISO, UTC), run id] in `fields`."""
-
-    __tablename__ = "field_provenance"
-    entity: str = Field(primary_key=True, max_length=32)
-    canonical_id: str = Field(primary_key=True, max_length=32)
-    fields: dict[str, list[str]] = _json({})
-
-
 class ChangeLog(SQLModel, table=True):
-    """Every applied change: one row per record touched, `changes` = {field: [old, new]}."""
+    """Every applied change: one row per record touched.
+
+    `changes` is {field: [old, new]} for every field a change touched, except for a create from a source,
+    which is {"fields": [field, ...]}: the values it set are the record's first values (later changes log
+    old -> new) and its provenance names the assertion that set them.
+    """
 
     __tablename__ = "change_log"
     __table_args__ = (Index("ix_change_log_record", "entity", "canonical_id"),)
@@ -308,7 +306,8 @@ ENTITY_MODELS: dict[str, type[EntityBase]] = {
 }
 
 # Columns the engine manages itself; everything else on an entity is a mergeable field.
-UNMERGED_COLUMNS = frozenset({"id", "custom", "created_at", "updated_at", "deleted_at", "merged_into"})
+UNMERGED_COLUMNS = frozenset({"id", "custom", "created_at", "updated_at", "deleted_at", "merged_into",
+                              "provenance"})
 
 
 def field_type(entity: str, name: str) -> type | None:

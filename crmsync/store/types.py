@@ -35,6 +35,22 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        bind_param = self.process_bind_param
+
+        # SQLite keeps the text SQLAlchemy's DATETIME writes, "YYYY-MM-DD HH:MM:SS.ffffff" (here in UTC):
+        # isoformat builds the same text in one call (it leaves out a zero microsecond part, added back).
+        def process(value: datetime | None) -> str | None:
+            naive = bind_param(value, dialect)
+            if naive is None:
+                return None
+            text = naive.isoformat(" ")
+            return text if naive.microsecond else text + ".000000"
+
+        return process
+
 
 class ExactDecimal(TypeDecorator[Decimal]):
     """Money amount: NUMERIC on PostgreSQL, exact text on SQLite (whose NUMERIC is a float)."""
@@ -68,6 +84,10 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in a JSON column")
 
 
+# One encoder for every call: json.dumps with options builds a new JSONEncoder each time.
+_ENCODER = json.JSONEncoder(default=json_default, separators=(",", ":"))
+
+
 def dumps_json(value: Any) -> str:
     """Serializer handed to the SQLAlchemy engine for every JSON column."""
-    return json.dumps(value, default=json_default, separators=(",", ":"))
+    return _ENCODER.encode(value)

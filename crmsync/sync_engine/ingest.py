@@ -8,9 +8,10 @@ A record that fails mapping is stored as a RecordError with its payload and the 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, and_, select
@@ -23,14 +24,16 @@ from crmsync.store.models import ChangeLog, Checkpoint, Conflict, RecordError
 from crmsync.sync_engine.identity import (
     DEFAULT_MATCH_KEYS,
     REF,
+    Links,
     RefRow,
     Resolution,
+    add_link,
     chunks,
     linked_sources,
     load_refs,
     resolve_unlinked,
 )
-from crmsync.sync_engine.merge import CompiledPolicy, apply_outcome, merge_patch, value_key
+from crmsync.sync_engine.merge import CompiledPolicy, apply_outcome, merge_patch, new_record, value_key
 from crmsync.sync_engine.records import CanonicalPatch, SourceRecord
 from crmsync.sync_engine.state import RecordState, load_states, write_states
 
@@ -47,8 +50,9 @@ LOG_COLUMNS = ["entity", "canonical_id", "kind", "system", "run_id", "changed_at
 
 @dataclass(slots=True)
 class PageResult:
-    """Counts (read, created, updated, unchanged, deleted, conflicts, failed), the change log rows written,
-    and which systems need a push for each changed record."""
+    """Counts (read, created, updated, unchanged, deleted, conflicts, failed), the change log rows written
+    (a create's `changes` names the fields it set: {"fields": [...]}, one dict shared by creates with the same
+    fields: read it, do not change it), and which systems need a push for each changed record."""
 
     counts: Counter[str] = field(default_factory=Counter)
     changes: list[dict[str, Any]] = field(default_factory=list)
@@ -138,6 +142,14 @@ class Ingestor:
                     patch.values[name] = row.canonical_id
 
 
+@lru_cache(maxsize=1024)
+def created_fields(names: tuple[str, ...]) -> dict[str, list[str]]:
+    """What the change log keeps for a create: the fields it set, by name. Their values are the record's first
+    values (every later change logs old -> new) and its provenance names the assertion that set them, so the
+    row does not copy each value again. One shared dict per field set: encoded once per batch."""
+    return {"fields": sorted(names)}
+
+
 def save_checkpoint(conn: Connection, update: CheckpointUpdate, run_id: str | None, now: datetime) -> None:
     values = {"cursor": dict(update.cursor), "run_id": run_id, "updated_at": now}
     where = and_(CHECKPOINT.c.connection == update.connection, CHECKPOINT.c.stream == update.stream)
@@ -152,19 +164,22 @@ class _PageApplier:
                  result: PageResult) -> None:
         self.ingestor, self.conn, self.entity = ingestor, conn, entity
         self.run_id, self.now, self.result = run_id, now, result
-        self.new_refs: dict[RefKey, dict[str, Any]] = {}
-        self.ref_updates: dict[int, dict[str, Any]] = {}
+        # Rows in REF_INSERT_COLUMNS / REF_UPDATE_COLUMNS order, as tuples of plain values (untracked by the
+        # collector); a later patch for the same ref replaces its row.
+        self.new_refs: dict[RefKey, tuple[Any, ...]] = {}
+        self.ref_updates: dict[int, tuple[Any, ...]] = {}
         self.field_conflicts: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.identity_conflicts: list[dict[str, Any]] = []
-        self.log_rows: list[dict[str, Any]] = []
+        self.first_change = len(result.changes)  # this entity's change-log rows are result.changes[first_change:]
 
     def apply(self, patches: Sequence[CanonicalPatch]) -> None:
         refs = load_refs(self.conn, [(p.system, p.object, p.external_id) for p in patches])
-        todo: list[tuple[CanonicalPatch, RefKey, str]] = []
+        # Patches to apply and their hashes side by side: no per-record tuple holding a patch for the whole page.
+        todo: list[CanonicalPatch] = []
+        hashes: list[str] = []
         for patch in patches:
-            key = (patch.system, patch.object, patch.external_id)
             content_hash = patch.content_hash()
-            ref = refs.get(key)
+            ref = refs.get((patch.system, patch.object, patch.external_id))
             # Same content as last seen, or as what we pushed there ourselves (an echo): nothing to do.
             if ref and ref.deleted == patch.deleted and content_hash in (ref.seen_hash, ref.pushed_hash):
                 self.result.counts["unchanged"] += 1
@@ -172,41 +187,59 @@ class _PageApplier:
             if ref and ref.pushed_hash and not patch.deleted and patch.echo_hash() == ref.pushed_hash:
                 # What we pushed came back, plus fields we never write (owner ...): only those are news.
                 patch.without_written_back()
-            todo.append((patch, key, content_hash))
+            todo.append(patch)
+            hashes.append(content_hash)
         unlinked: dict[RefKey, CanonicalPatch] = {}
-        for patch, key, _ in todo:
+        for patch in todo:
+            key = (patch.system, patch.object, patch.external_id)
             if key not in refs and not patch.deleted:
                 unlinked.setdefault(key, patch)
+        stored_links: Links = {}
         resolutions = dict(zip(unlinked, resolve_unlinked(
-            self.conn, self.entity, list(unlinked.values()), self.ingestor.match_keys.get(self.entity, [])
-        ), strict=True))
+            self.conn, self.entity, list(unlinked.values()), self.ingestor.match_keys.get(self.entity, []),
+            stored_links), strict=True))
         existing = {r.canonical_id for r in refs.values()} | {
             r.canonical_id for r in resolutions.values() if not r.is_new}
         states = load_states(self.conn, self.entity, existing)
-        linked = linked_sources(self.conn, self.entity, existing)
-        for patch, key, content_hash in todo:
+        for state in states.values():
+            state.changed = ()  # tracked from here on: updates set only the columns that changed
+        # Links of matched records were read during identity resolution; read only the others'.
+        linked = {cid: stored_links[cid] for cid in existing if cid in stored_links}
+        linked.update(linked_sources(self.conn, self.entity, [cid for cid in existing if cid not in stored_links]))
+        for patch, content_hash in zip(todo, hashes, strict=True):
+            key = (patch.system, patch.object, patch.external_id)
             self._apply_one(patch, key, content_hash, refs.get(key), resolutions.get(key), states, linked)
         write_states(self.conn, self.entity, states, self.now)
         self._write_refs()
-        insert_rows(self.conn, CHANGE_LOG, LOG_COLUMNS, [tuple(r[c] for c in LOG_COLUMNS) for r in self.log_rows])
+        insert_rows(self.conn, CHANGE_LOG, LOG_COLUMNS,
+                    [[row[c] for c in LOG_COLUMNS] for row in self.result.changes[self.first_change:]])
         self._write_conflicts()
 
     def _apply_one(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,
                    resolution: Resolution | None, states: dict[str, RecordState],
-                   linked: dict[str, set[tuple[str, str]]]) -> None:
+                   linked: Links) -> None:
         counts = self.result.counts
         if ref is None and resolution is None:
             pending = self.new_refs.get(key)
             if pending is None:  # a delete for a record we never saw
                 counts["unchanged"] += 1
                 return
-            canonical_id = pending["canonical_id"]
+            canonical_id = pending[4]  # REF_INSERT_COLUMNS: system, object, external_id, entity, canonical_id
         else:
             canonical_id = ref.canonical_id if ref else resolution.canonical_id  # type: ignore[union-attr]
         state = states.get(canonical_id)
         if state is None:
-            state = states[canonical_id] = RecordState({}, {}, is_new=True)
             counts["created"] += 1
+            created = None if patch.deleted else new_record(self.entity, patch, self.ingestor.policy, self.run_id)
+            if created is not None:  # the common case: a new record takes the patch as it comes, no merge
+                values, source = created
+                states[canonical_id] = RecordState(values, {}, is_new=True, source=source)
+                if values:
+                    self._log(canonical_id, "create", patch.system, created_fields(tuple(values)))
+                add_link(linked, canonical_id, (patch.system, patch.object))
+                self._link(patch, key, content_hash, ref, resolution, canonical_id)
+                return
+            state = states[canonical_id] = RecordState({}, {}, is_new=True)
             kind = "create"
         else:
             kind = "update"
@@ -215,6 +248,8 @@ class _PageApplier:
         else:
             if state.deleted_at is not None:
                 state.deleted_at, state.dirty = None, True
+                _mark_changed(state, ("deleted_at",))
+            state.expand()
             outcome = merge_patch(self.entity, state.values, state.provenance, patch, self.ingestor.policy,
                                   self.run_id)
             apply_outcome(state.values, state.provenance, outcome)
@@ -223,7 +258,9 @@ class _PageApplier:
                 self.field_conflicts.setdefault((canonical_id, name), []).extend(candidates)
             if outcome.changes:
                 state.dirty = True
-                self._log(canonical_id, kind, patch.system, outcome.changes)
+                _mark_changed(state, outcome.changes)
+                self._log(canonical_id, kind, patch.system,
+                          created_fields(tuple(outcome.changes)) if kind == "create" else outcome.changes)
                 others = {system for system, _ in linked.get(canonical_id, ())} - {patch.system}
                 if others:
                     self.result.pushes[(self.entity, canonical_id)].update(others)
@@ -231,38 +268,39 @@ class _PageApplier:
                     counts["updated"] += 1
             elif kind == "update":
                 counts["unchanged"] += 1
-            linked.setdefault(canonical_id, set()).add((patch.system, patch.object))
+            add_link(linked, canonical_id, (patch.system, patch.object))
+        self._link(patch, key, content_hash, ref, resolution, canonical_id)
+
+    def _link(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,
+              resolution: Resolution | None, canonical_id: str) -> None:
+        """Record the ref (and an identity conflict when the match was ambiguous)."""
         if resolution is not None and resolution.ambiguous_with:
             self.identity_conflicts.append(self._identity_conflict(patch, canonical_id, resolution))
         self._track_ref(patch, key, content_hash, ref, canonical_id)
 
     def _delete(self, patch: CanonicalPatch, canonical_id: str, state: RecordState,
-                linked: dict[str, set[tuple[str, str]]]) -> None:
+                linked: Links) -> None:
         self.result.counts["deleted"] += 1
-        live = linked.get(canonical_id, set())
-        live.discard((patch.system, patch.object))
+        gone = (patch.system, patch.object)
+        live = linked[canonical_id] = tuple(pair for pair in linked.get(canonical_id, ()) if pair != gone)
         if not live and state.deleted_at is None:
             # The last system that knew this record deleted it: the canonical record goes too (soft).
             state.deleted_at, state.dirty = self.now, True
+            _mark_changed(state, ("deleted_at",))
             self._log(canonical_id, "delete", patch.system, {"deleted_at": [None, self.now]})
 
     def _log(self, canonical_id: str, kind: str, system: str, changes: dict[str, Any]) -> None:
-        row = {"entity": self.entity, "canonical_id": canonical_id, "kind": kind, "system": system,
-               "run_id": self.run_id, "changed_at": self.now, "changes": changes}
-        self.log_rows.append(row)
-        self.result.changes.append(row)
+        self.result.changes.append({"entity": self.entity, "canonical_id": canonical_id, "kind": kind,
+                                    "system": system, "run_id": self.run_id, "changed_at": self.now,
+                                    "changes": changes})
 
     def _track_ref(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,
                    canonical_id: str) -> None:
-        values = {"seen_hash": content_hash, "source_modified_at": patch.source_ts, "seen_at": self.now,
-                  "deleted_at": self.now if patch.deleted else None}
+        values = (content_hash, patch.source_ts, self.now, self.now if patch.deleted else None)  # REF_UPDATE_COLUMNS
         if ref is not None:
-            self.ref_updates[ref.id] = values
-        elif key in self.new_refs:
-            self.new_refs[key].update(values)
+            self.ref_updates[ref.id] = (*values, ref.id)
         else:
-            self.new_refs[key] = {"system": key[0], "object": key[1], "external_id": key[2],
-                                  "entity": self.entity, "canonical_id": canonical_id, **values}
+            self.new_refs[key] = (*key, self.entity, canonical_id, *values)
 
     def _identity_conflict(self, patch: CanonicalPatch, canonical_id: str, resolution: Resolution) -> dict[str, Any]:
         candidates = [{"canonical_id": cid} for cid in resolution.ambiguous_with]
@@ -272,10 +310,8 @@ class _PageApplier:
                 "status": "open", "candidates": candidates, "opened_at": self.now, "run_id": self.run_id}
 
     def _write_refs(self) -> None:
-        insert_rows(self.conn, REF, REF_INSERT_COLUMNS, [tuple(r[c] for c in REF_INSERT_COLUMNS)
-                                                         for r in self.new_refs.values()])
-        update_rows(self.conn, REF, REF_UPDATE_COLUMNS, ["id"], [
-            (*(r[c] for c in REF_UPDATE_COLUMNS), ref_id) for ref_id, r in self.ref_updates.items()])
+        insert_rows(self.conn, REF, REF_INSERT_COLUMNS, list(self.new_refs.values()))
+        update_rows(self.conn, REF, REF_UPDATE_COLUMNS, ["id"], list(self.ref_updates.values()))
 
     def _write_conflicts(self) -> None:
         """Open field conflicts, adding candidates to one already open on the same field instead of a second."""
@@ -300,6 +336,11 @@ class _PageApplier:
         if rows:
             self.conn.execute(CONFLICT.insert(), rows)
             self.result.counts["conflicts"] += len(rows)
+
+
+def _mark_changed(state: RecordState, names: Iterable[str]) -> None:
+    if state.changed is not None:
+        state.changed += tuple(names)
 
 
 def _dedupe(existing: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -12,21 +12,23 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from crmsync.config.policy import FieldPolicy, MergePolicy
+from crmsync.store.provenance import Provenance
 from crmsync.store.types import json_default
 from crmsync.sync_engine.records import CanonicalPatch
 
-# Provenance of one field: [system, source timestamp as ISO UTC with microseconds, run id].
-Provenance = list[Any]
 Key = tuple[Any, ...]
 
 
 def iso_utc(ts: datetime) -> str:
     """Fixed-width ISO text in UTC: sorts as text exactly as the instants sort."""
-    return ts.astimezone(UTC).isoformat(timespec="microseconds")
+    if ts.tzinfo is not UTC:
+        ts = ts.astimezone(UTC)
+    # isoformat() prints microseconds only when there are some; add them by hand (cheaper than timespec=).
+    return ts.isoformat() if ts.microsecond else ts.isoformat()[:-6] + ".000000+00:00"
 
 
 def value_key(value: Any) -> str:
@@ -42,19 +44,57 @@ class MergeOutcome:
     conflicts: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """One field's policy, flattened for the per-field loop."""
+
+    strategy: str
+    allow_clear: bool
+    priority: tuple[str, ...] | None
+    ordering: str  # which key order decides: latest, priority or first_non_empty
+    plain_latest: bool  # strategy latest with the global priority: the common case, merged inline
+
+
 class CompiledPolicy:
     """A MergePolicy with per-field lookups and system ranks cached for the hot path."""
 
     def __init__(self, policy: MergePolicy) -> None:
         self.policy = policy
         self._field = cache(self._lookup)
+        self._rule = cache(self._compile)
         self._rank = cache(policy.rank)
+        self._unions = cache(self._union_fields)
+        self._rules = lru_cache(maxsize=4096)(self._field_rules)
 
     def _lookup(self, entity: str, name: str) -> FieldPolicy:
         return self.policy.for_field(entity, name)
 
+    def _compile(self, entity: str, name: str) -> FieldRule:
+        rule = self._field(entity, name)
+        ordering = rule.strategy if rule.strategy in ("priority", "first_non_empty") else "latest"
+        priority = tuple(rule.priority) if rule.priority else None
+        return FieldRule(rule.strategy, bool(rule.allow_clear), priority, ordering,
+                         rule.strategy == "latest" and priority is None)
+
+    def _field_rules(self, entity: str, names: tuple[str, ...]) -> tuple[FieldRule, ...]:
+        return tuple(self._rule(entity, name) for name in names)
+
+    def _union_fields(self, entity: str, names: tuple[str, ...]) -> frozenset[str]:
+        return frozenset(name for name in names if self._field(entity, name).strategy == "union")
+
     def field(self, entity: str, name: str) -> FieldPolicy:
         return self._field(entity, name)
+
+    def rule(self, entity: str, name: str) -> FieldRule:
+        return self._rule(entity, name)
+
+    def rules(self, entity: str, names: tuple[str, ...]) -> tuple[FieldRule, ...]:
+        """The rule of each of `names` (cached per field set: a mapping sends the same few sets)."""
+        return self._rules(entity, names)
+
+    def union_fields(self, entity: str, names: tuple[str, ...]) -> frozenset[str]:
+        """Which of `names` merge as a union (cached per field set: a mapping sends the same few sets)."""
+        return self._unions(entity, names)
 
     def rank(self, system: str, field_priority: tuple[str, ...] | None = None) -> int:
         return self._rank(system, field_priority or None)  # a tuple: the cache needs hashable arguments
@@ -78,6 +118,20 @@ def _wins(ordering: str, incoming: Key, current: Key) -> bool:
     return incoming < current if ordering == "first_non_empty" else incoming > current
 
 
+def new_record(entity: str, patch: CanonicalPatch, policy: CompiledPolicy,
+               run_id: str | None) -> tuple[dict[str, Any], tuple[str, str, str | None]] | None:
+    """Values of a record nobody has asserted anything on yet, and the one source every field came from
+    (system, source time, run): it takes every value as it comes (the common backfill case). None when the patch
+    clears or empties a field and needs the full merge."""
+    if patch.cleared or None in patch.values.values():
+        return None
+    values = dict(patch.values)
+    for name in policy.union_fields(entity, tuple(values)):
+        value = values[name]
+        values[name] = sorted({*(value if isinstance(value, list) else [value])})
+    return values, (patch.system, iso_utc(patch.source_ts), run_id)
+
+
 def merge_patch(
     entity: str,
     values: Mapping[str, Any],
@@ -88,20 +142,23 @@ def merge_patch(
 ) -> MergeOutcome:
     """Apply `patch` to a record's current `values` and `provenance`; returns what changed (inputs untouched)."""
     outcome = MergeOutcome()
+    if not provenance and not values:
+        created = new_record(entity, patch, policy, run_id)
+        if created is not None:
+            new_values, source = created
+            shared = list(source)  # one entry for every field: provenance entries are replaced, never changed
+            outcome.provenance = {name: shared for name in new_values}
+            outcome.changes = {name: [None, value] for name, value in new_values.items()}
+            return outcome
     ts = iso_utc(patch.source_ts)
-    if not provenance and not values and not patch.cleared and None not in patch.values.values():
-        # A record nobody has asserted anything on yet takes every value as it comes (the common backfill case).
-        new_prov: Provenance = [patch.system, ts, run_id]
-        for name, value in patch.values.items():
-            if policy.field(entity, name).strategy == "union":
-                value = sorted({*(value if isinstance(value, list) else [value])})
-            outcome.changes[name] = [None, value]
-            outcome.provenance[name] = new_prov
-        return outcome
+    system = patch.system
+    new_prov: Provenance = [system, ts, run_id]  # shared by the fields this patch sets; never changed in place
     incoming: list[tuple[str, Any]] = list(patch.values.items())
-    incoming += [(name, None) for name in patch.cleared if name not in patch.values]
-    for name, value in incoming:
-        rule = policy.field(entity, name)
+    if patch.cleared:
+        incoming += [(name, None) for name in patch.cleared if name not in patch.values]
+    ranks: dict[tuple[str, tuple[str, ...] | None], int] = {}
+    rules = policy.rules(entity, tuple(name for name, _ in incoming))
+    for (name, value), rule in zip(incoming, rules, strict=True):
         strategy = rule.strategy
         if value is None and (not rule.allow_clear or strategy in ("union", "first_non_empty")):
             continue  # a clear applies only where allowed, and never to a union or a first value
@@ -109,26 +166,50 @@ def merge_patch(
             value = sorted({*(value if isinstance(value, list) else [value])})
         current = values.get(name)
         prov = provenance.get(name)
-        new_prov = [patch.system, ts, run_id]
         if prov is None:
             _set(outcome, name, current, sorted({*(current or []), *value}) if strategy == "union" else value, new_prov)
             continue
-        priority = tuple(rule.priority) if rule.priority else None
-        rank, prov_rank = policy.rank(patch.system, priority), policy.rank(prov[0], priority)
-        ordering = strategy if strategy in ("priority", "first_non_empty") else "latest"
-        wins = _wins(ordering, (_prefix(ordering, ts, rank), value, run_id),
-                     (_prefix(ordering, prov[1], prov_rank), current, prov[2]))
+        if rule.plain_latest:
+            # The default rule, decided inline: the later source time wins, then the higher rank; only a full tie
+            # goes to the complete comparison (values and runs). Same order as _prefix/_wins for "latest".
+            if ts != prov[1]:
+                wins = ts > prov[1]
+            else:
+                rank = ranks.get((system, None))
+                if rank is None:
+                    rank = ranks[(system, None)] = policy.rank(system, None)
+                prov_rank = ranks.get((prov[0], None))
+                if prov_rank is None:
+                    prov_rank = ranks[(prov[0], None)] = policy.rank(prov[0], None)
+                wins = rank > prov_rank if rank != prov_rank else _wins(
+                    "latest", ((ts, rank), value, run_id), ((prov[1], prov_rank), current, prov[2]))
+            if wins:
+                _set(outcome, name, current, value, new_prov)
+            continue
+        priority = rule.priority
+        rank = ranks.get((system, priority))
+        if rank is None:
+            rank = ranks[(system, priority)] = policy.rank(system, priority)
+        prov_rank = ranks.get((prov[0], priority))
+        if prov_rank is None:
+            prov_rank = ranks[(prov[0], priority)] = policy.rank(prov[0], priority)
+        ordering = rule.ordering
+        mine, theirs = _prefix(ordering, ts, rank), _prefix(ordering, prov[1], prov_rank)
+        if mine != theirs:  # the usual case: source time or rank decides, no values to encode
+            wins = mine < theirs if ordering == "first_non_empty" else mine > theirs
+        else:
+            wins = _wins(ordering, (mine, value, run_id), (theirs, current, prov[2]))
         if strategy == "union":
             # The stored value is the merged list, not what the provenance holder asserted: order by source only.
-            wins = (ts, rank, patch.system, run_id or "") > (prov[1], prov_rank, prov[0], prov[2] or "")
+            wins = (ts, rank, system, run_id or "") > (prov[1], prov_rank, prov[0], prov[2] or "")
             merged = sorted({*(current or []), *value})
             if wins or merged != (current or []):
                 _set(outcome, name, current, merged, new_prov if wins else list(prov))
-        elif strategy == "manual" and current is not None and prov[0] != patch.system:
+        elif strategy == "manual" and current is not None and prov[0] != system:
             if value_key(value) != value_key(current):
                 outcome.conflicts.append((name, [
                     {"system": prov[0], "value": current, "source_ts": prov[1], "run_id": prov[2]},
-                    {"system": patch.system, "value": value, "source_ts": ts, "run_id": run_id},
+                    {"system": system, "value": value, "source_ts": ts, "run_id": run_id},
                 ]))
         elif wins:
             _set(outcome, name, current, value, new_prov)

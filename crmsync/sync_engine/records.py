@@ -68,9 +68,13 @@ class CanonicalPatch:
         """
         # The source time is part of it: a source asserting the same values again later is news (it is newer
         # than what another system said meanwhile), while a re-read or a redelivery is not.
-        body = (sorted(self.values.items()), sorted(self.cleared),
-                sorted((k, r.object, r.external_id) for k, r in self.refs.items()), self.deleted, self.source_ts)
-        return hashlib.blake2b(repr(body).encode(), digest_size=16).hexdigest()
+        if self.cleared or self.refs:
+            text = repr((sorted(self.values.items()), sorted(self.cleared),
+                         sorted((k, r.object, r.external_id) for k, r in self.refs.items()), self.deleted,
+                         self.source_ts))
+        else:  # the same text, without building the empty parts
+            text = f"({sorted(self.values.items())!r}, [], [], {self.deleted!r}, {self.source_ts!r})"
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
     def echo_hash(self) -> str | None:
         """Hash of only the fields a write-back carries: what we pushed, read back, hashes the same."""

@@ -203,7 +203,8 @@ class SyncRunner:
         summary.streams.setdefault(stream, Counter()).update(result.counts)
         fields = summary.field_changes.setdefault(stream, Counter())
         for change in result.changes:
-            fields.update(change["changes"].keys())
+            # A create names the fields it set ({"fields": [...]}); an update maps each field to [old, new].
+            fields.update(change["changes"]["fields"] if change["kind"] == "create" else change["changes"].keys())
             if len(summary.examples) < 10 and change["kind"] == "update":
                 summary.examples.append({"stream": stream, "canonical_id": change["canonical_id"],
                                          "changes": change["changes"]})

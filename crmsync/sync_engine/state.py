@@ -1,29 +1,51 @@
 """Read and write canonical records in batches, as flat field -> value maps (custom fields as `custom.<k>`).
 
-The ingest path works on whole pages: one SELECT per table per page and executemany writes, never an ORM
-round trip per record.
+The ingest path works on whole pages: one SELECT per chunk of ids and executemany writes, never an ORM round
+trip per record. A record's provenance lives on its own row, so it is read and written with its values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, select
+from sqlalchemy import Connection, Table
 
 from crmsync.mappings.mapper import CUSTOM_PREFIX
 from crmsync.store.bulk import insert_rows, update_rows
-from crmsync.store.models import ENTITY_MODELS, FieldProvenance, field_type, mergeable_fields
-from crmsync.sync_engine.identity import chunks
-from crmsync.sync_engine.merge import Provenance
+from crmsync.store.fetch import select_in
+from crmsync.store.models import ENTITY_MODELS, field_type, mergeable_fields
+from crmsync.store.provenance import Packed, Provenance, pack, sorted_names, unpack
 
-PROVENANCE: Table = FieldProvenance.__table__  # type: ignore[assignment]
+# Shared: one JSON encoding per batch for the many records without custom fields or list values. Never changed.
+# (An empty tuple is stored as the same JSON array as an empty list, and leaves a row tuple untrackable.)
+EMPTY: dict[str, Any] = {}
+EMPTY_ARRAY: tuple[Any, ...] = ()
 
 
 def entity_table(entity: str) -> Table:
     return ENTITY_MODELS[entity].__table__  # type: ignore[return-value]
+
+
+@cache
+def _layout(entity: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Mergeable fields in column order for writes, and the positions of list fields (stored as [] when unset)."""
+    fields = tuple(sorted(mergeable_fields(entity)))
+    return fields, tuple(i for i, name in enumerate(fields) if field_type(entity, name) is list)
+
+
+@cache
+def _field_set(entity: str) -> frozenset[str]:
+    return frozenset(_layout(entity)[0])
+
+
+@cache
+def _list_fields(entity: str) -> frozenset[str]:
+    fields, list_positions = _layout(entity)
+    return frozenset(fields[i] for i in list_positions)
 
 
 @dataclass(slots=True)
@@ -33,64 +55,97 @@ class RecordState:
     values: dict[str, Any]
     provenance: dict[str, Provenance]
     is_new: bool
-    created_at: datetime | None = None
     deleted_at: datetime | None = None
     dirty: bool = False
     provenance_dirty: bool = False
-    had_provenance: bool = False
-    changes: dict[str, list[Any]] = field(default_factory=dict)
+    # Names of the fields (and `deleted_at`) changed, when the caller tracks them: the UPDATE then sets only those
+    # columns, so indexes on unchanged columns are left alone. None: a dirty record rewrites every column.
+    changed: tuple[str, ...] | None = None
+    # A new record whose every field came from one source (system, source time, run) keeps just that, with
+    # `provenance` empty, until something needs the per-field map (expand): a page holds one per new record,
+    # and a tuple costs the garbage collector nothing where a dict of lists is traversed on every collection.
+    source: tuple[str, str, str | None] | None = None
+
+    def expand(self) -> None:
+        """Turn `source` into the per-field provenance map."""
+        if self.source is not None:
+            entry = list(self.source)
+            self.provenance = {name: entry for name in self.values}
+            self.source = None
+
+    def packed_provenance(self) -> Packed:
+        if self.source is not None:
+            return ((*self.source, sorted_names(tuple(self.values))),) if self.values else ()
+        return pack(self.provenance)
 
 
 def load_states(conn: Connection, entity: str, ids: Iterable[str]) -> dict[str, RecordState]:
     """Current values and provenance of existing records."""
-    table = entity_table(entity)
-    fields = sorted(mergeable_fields(entity))
+    fields, _ = _layout(entity)
     states: dict[str, RecordState] = {}
-    id_list = sorted(set(ids))
-    for part in chunks(id_list):
-        for row in conn.execute(select(table).where(table.c.id.in_(part))).mappings():
-            values = {name: row[name] for name in fields if row[name] is not None}
-            values.update({CUSTOM_PREFIX + k: v for k, v in (row["custom"] or {}).items()})
-            states[row["id"]] = RecordState(values, {}, is_new=False, created_at=row["created_at"],
-                                             deleted_at=row["deleted_at"])
-        query = select(PROVENANCE.c.canonical_id, PROVENANCE.c.fields).where(
-            and_(PROVENANCE.c.entity == entity, PROVENANCE.c.canonical_id.in_(part)))
-        for row in conn.execute(query):
-            if row.canonical_id in states:
-                states[row.canonical_id].provenance = dict(row.fields)
-                states[row.canonical_id].had_provenance = True
+    for record_id, custom, deleted_at, provenance, *row in select_in(
+            conn, entity_table(entity), ("id", "custom", "deleted_at", "provenance", *fields), "id", list(set(ids))):
+        values = {name: value for name, value in zip(fields, row, strict=True) if value is not None}
+        if custom:
+            values.update({CUSTOM_PREFIX + k: v for k, v in custom.items()})
+        states[record_id] = RecordState(values, unpack(provenance), is_new=False, deleted_at=deleted_at)
     return states
 
 
 def write_states(conn: Connection, entity: str, states: dict[str, RecordState], now: datetime) -> None:
-    """Insert new records, update changed ones, and keep provenance beside them."""
+    """Insert new records, update changed ones (values and provenance in the same row)."""
     table = entity_table(entity)
-    fields = sorted(mergeable_fields(entity))
-    list_fields = {name for name in fields if field_type(entity, name) is list}
-    columns = [*fields, "custom", "updated_at", "deleted_at"]
-    inserts, updates, prov_inserts, prov_updates = [], [], [], []
+    fields, list_positions = _layout(entity)
+    columns = (*fields, "custom", "provenance", "updated_at", "deleted_at")
+    inserts: list[tuple[Any, ...]] = []
+    provenance_only: list[tuple[Any, ...]] = []
+    updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for record_id, state in states.items():
-        if not (state.is_new or state.dirty or state.provenance_dirty):
-            continue
-        if state.is_new or state.dirty:
+        if state.is_new or (state.dirty and state.changed is None):
             values = state.values
             row = [values.get(name) for name in fields]
-            for index, name in enumerate(fields):
-                if row[index] is None and name in list_fields:
-                    row[index] = []
-            custom = {k[len(CUSTOM_PREFIX):]: v for k, v in values.items()
-                      if k.startswith(CUSTOM_PREFIX) and v is not None}
-            row += [custom, now, state.deleted_at]
+            for index in list_positions:
+                if row[index] is None:
+                    row[index] = EMPTY_ARRAY
+            # Custom fields are the keys beyond the columns: one set difference finds there are none (usually).
+            custom = _custom(values) if values.keys() - _field_set(entity) else EMPTY
+            row += (custom, state.packed_provenance(), now, state.deleted_at, record_id)
             if state.is_new:
-                inserts.append((*row, record_id, now, None))
+                row.append(now)
+                inserts.append(tuple(row))  # rows wait for the batch as tuples: see Packed
             else:
-                updates.append((*row, record_id))
-        if state.provenance_dirty:
-            if state.had_provenance:
-                prov_updates.append((state.provenance, entity, record_id))
-            else:
-                prov_inserts.append((entity, record_id, state.provenance))
-    insert_rows(conn, table, [*columns, "id", "created_at", "merged_into"], inserts)
-    update_rows(conn, table, columns, ["id"], updates)
-    insert_rows(conn, PROVENANCE, ["entity", "canonical_id", "fields"], prov_inserts)
-    update_rows(conn, PROVENANCE, ["fields"], ["entity", "canonical_id"], prov_updates)
+                updates.setdefault(columns, []).append(tuple(row))
+        elif state.dirty:
+            changed_columns, row = _changed_row(entity, state, now)
+            row.append(record_id)
+            updates.setdefault(changed_columns, []).append(tuple(row))
+        elif state.provenance_dirty:
+            provenance_only.append((state.packed_provenance(), record_id))
+    insert_rows(conn, table, [*columns, "id", "created_at"], inserts)
+    for update_columns, rows in updates.items():
+        update_rows(conn, table, update_columns, ["id"], rows)
+    update_rows(conn, table, ["provenance"], ["id"], provenance_only)
+
+
+def _custom(values: dict[str, Any]) -> dict[str, Any]:
+    return {k[len(CUSTOM_PREFIX):]: v for k, v in values.items()
+            if k.startswith(CUSTOM_PREFIX) and v is not None} or EMPTY
+
+
+def _changed_row(entity: str, state: RecordState, now: datetime) -> tuple[tuple[str, ...], list[Any]]:
+    """The columns a tracked change touched (plus provenance and updated_at) and their values."""
+    fields, _ = _layout(entity)
+    changed = set(state.changed or ())
+    names = [name for name in fields if name in changed]
+    values = state.values
+    lists = _list_fields(entity)
+    row = [EMPTY_ARRAY if name in lists and values.get(name) is None else values.get(name) for name in names]
+    if any(name.startswith(CUSTOM_PREFIX) for name in changed):
+        names.append("custom")
+        row.append(_custom(state.values))
+    if "deleted_at" in changed:
+        names.append("deleted_at")
+        row.append(state.deleted_at)
+    names += ("provenance", "updated_at")
+    row += (state.packed_provenance(), now)
+    return tuple(names), row

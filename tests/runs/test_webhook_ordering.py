@@ -22,7 +22,8 @@ from crmsync.config.settings import Settings
 from crmsync.receiver.processor import wait_until_empty
 from crmsync.receiver.server import Receiver
 from crmsync.store import db
-from crmsync.store.models import ExternalRef, FieldProvenance, Lead
+from crmsync.store.models import ExternalRef, Lead
+from crmsync.store.provenance import unpack
 from crmsync.store.tokens import NoTokenStore
 from crmsync.sync_engine.ingest import Ingestor
 from crmsync.sync_engine.workspace import Workspace
@@ -48,12 +49,12 @@ def canonical_state(engine: Engine) -> dict[str, Any]:
     with engine.connect() as conn:
         refs = dict(conn.execute(select(ExternalRef.canonical_id, ExternalRef.external_id)).all())
         leads = {row.id: row for row in conn.execute(select(Lead))}
-        provenance = dict(conn.execute(select(FieldProvenance.canonical_id, FieldProvenance.fields)).all())
     state = {}
     for canonical_id, external_id in refs.items():
         lead = leads[canonical_id]
-        fields = {k: v for k, v in lead._mapping.items() if k not in ("id", "created_at", "updated_at")}
-        state[external_id] = (fields, {k: v[:2] for k, v in (provenance.get(canonical_id) or {}).items()})
+        fields = {k: v for k, v in lead._mapping.items() if k not in ("id", "created_at", "updated_at", "provenance")}
+        provenance = unpack(lead.provenance)
+        state[external_id] = (fields, {k: v[:2] for k, v in provenance.items()})
     return state
 
 

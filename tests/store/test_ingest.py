@@ -17,10 +17,10 @@ from crmsync.store.models import (
     Conflict,
     Deal,
     ExternalRef,
-    FieldProvenance,
     Lead,
     RecordError,
 )
+from crmsync.store.provenance import unpack
 from crmsync.sync_engine.ingest import CheckpointUpdate, Ingestor
 from crmsync.sync_engine.records import SourceRecord
 
@@ -58,13 +58,14 @@ def test_same_person_from_two_systems_becomes_one_record_with_provenance(engine,
     assert (first.counts["created"], second.counts["updated"], second.counts["created"]) == (1, 1, 0)
     [lead] = rows(engine, Lead)
     assert (lead["email"], lead["title"], lead["city"], lead["last_name"]) == ("ada@x.io", "CEO", "London", "Lovelace")
-    [prov] = rows(engine, FieldProvenance)
-    assert prov["fields"]["title"][:1] == ["hubspot"] and prov["fields"]["last_name"][0] == "salesforce"
-    assert prov["fields"]["title"][2] == "run2"
+    prov = unpack(lead["provenance"])
+    assert prov["title"][:1] == ["hubspot"] and prov["last_name"][0] == "salesforce"
+    assert prov["title"][2] == "run2"
     assert {r["system"] for r in rows(engine, ExternalRef)} == {"salesforce", "hubspot"}
     assert second.pushes == {("lead", lead["id"]): {"salesforce"}}
     log = rows(engine, ChangeLog)
     assert [r["kind"] for r in log] == ["create", "update"]
+    assert log[0]["changes"] == first.changes[0]["changes"] == {"fields": ["email", "last_name", "title"]}
     assert log[1]["changes"]["title"] == ["CTO", "CEO"]
 
 
@@ -130,7 +131,7 @@ def test_checkpoint_commits_with_the_page_and_rolls_back_with_it(engine, ingesto
 
 def test_dry_run_writes_nothing_but_reports_the_plan(engine, ingestor):
     result = ingestor.ingest_page([sf_lead("00Q1", Email="a@x.io", LastName="A")], "r1", dry_run=True)
-    assert result.counts["created"] == 1 and result.changes[0]["changes"]["email"] == [None, "a@x.io"]
+    assert result.counts["created"] == 1 and result.changes[0]["changes"] == {"fields": ["email", "last_name"]}
     assert count(engine, Lead) == count(engine, ExternalRef) == count(engine, ChangeLog) == 0
 
 
@@ -157,3 +158,34 @@ def test_types_round_trip_and_refs_resolve_parents_first(engine, ingestor):
     assert deal["amount"] == Decimal("1234.56") and deal["close_date"] == date(2026, 12, 1)
     assert deal["company_id"] == company["id"] and company["domain"] == "acme.com"
     assert deal["created_at"].tzinfo is not None
+
+
+def test_updates_write_changed_columns_and_keep_the_rest(engine, ingestor):
+    ingestor.ingest_page([sf_lead("00Q1", Email="a@x.io", LastName="A", Title="CTO", Rating__c="Hot")], "r1")
+    ingestor.ingest_page([hs_contact("1", 5, email="a@x.io", jobtitle="CEO", crm_tags="vip;beta", score="5")], "r2")
+    [lead] = rows(engine, Lead)
+    assert (lead["email"], lead["last_name"], lead["title"], lead["tags"]) == ("a@x.io", "A", "CEO", ["beta", "vip"])
+    assert lead["custom"] == {"Rating__c": "Hot", "score": "5"}
+    prov = unpack(lead["provenance"])
+    assert prov["title"][0] == prov["tags"][0] == prov["custom.score"][0] == "hubspot"
+    assert prov["last_name"][0] == prov["custom.Rating__c"][0] == "salesforce"
+    gone = SourceRecord("salesforce", "Lead", "00Q1", T0 + timedelta(minutes=6), {"Id": "00Q1"}, deleted=True)
+    ingestor.ingest_page([gone, SourceRecord("hubspot", "contacts", "1", T0 + timedelta(minutes=7), {"id": "1"},
+                                             deleted=True)], "r3")
+    assert rows(engine, Lead)[0]["deleted_at"] is not None
+    ingestor.ingest_page([hs_contact("1", 8, email="a@x.io", city="Paris")], "r4")  # back again: undeleted
+    [lead] = rows(engine, Lead)
+    assert (lead["deleted_at"], lead["city"], lead["title"], lead["tags"]) == (None, "Paris", "CEO", ["beta", "vip"])
+
+
+def test_a_record_created_and_updated_in_one_page_keeps_both_sources(engine, ingestor):
+    result = ingestor.ingest_page([sf_lead("00Q1", Email="a@x.io", LastName="A", Title="CTO"),
+                                   hs_contact("1", 5, email="a@x.io", jobtitle="CEO", city="Oslo")], "r1")
+    assert (result.counts["created"], result.counts["updated"]) == (1, 1)
+    [lead] = rows(engine, Lead)
+    assert (lead["title"], lead["city"], lead["last_name"]) == ("CEO", "Oslo", "A")
+    prov = unpack(lead["provenance"])
+    assert (prov["title"][0], prov["city"][0], prov["last_name"][0], prov["email"][0]) == (
+        "hubspot", "hubspot", "salesforce", "hubspot")
+    assert [c["kind"] for c in result.changes] == ["create", "update"]
+    assert result.changes[1]["changes"]["title"] == ["CTO", "CEO"]
