@@ -73,7 +73,7 @@ def run_demo(database: Path, console: Console) -> None:
             console.print(runs)
             _print_push(console, OutboxDrainer(workspace).drain())
             for item in outbox.list_items(engine, "dead"):
-                console.print(f"  dead letter {item['id']} ({item['target']}, lead {item['canonical_id'][:8]}): "
+                console.print(f"  dead letter {item['id']} ({item['target']}, lead {item['canonical_id'][-8:]}): "
                               f"{item['last_error']}; see `crmsync outbox list --dead`", highlight=False)
             _show_change_arriving(console, systems, workspace)
             show_payment(console, systems, workspace, _print_push)
@@ -185,16 +185,20 @@ def _show_conflicts(engine: Engine, console: Console) -> None:
     table = Table("id", "kind", "record", "field", "candidates", title="Conflicts opened (crmsync conflicts list)")
     for row in rows:
         if row["kind"] == "identity":
-            candidates = ", ".join(c["canonical_id"][:8] + ("(new)" if c.get("new") else "") for c in row["candidates"])
+            candidates = ", ".join(c["canonical_id"][-8:] + ("(new)" if c.get("new") else "")
+                                   for c in row["candidates"])
         else:
             candidates = ", ".join(f"{c['system']}={c['value']!r}" for c in row["candidates"])
-        table.add_row(str(row["id"]), row["kind"], row["canonical_id"][:8], row["field"] or "", candidates)
+        table.add_row(str(row["id"]), row["kind"], row["canonical_id"][-8:], row["field"] or "", candidates)
     console.print(table)
 
 
 def _show_errors(engine: Engine, console: Console) -> None:
     with engine.connect() as conn:
         rows = conn.execute(select(RecordError)).mappings().all()
-    for row in rows:
+    # Ids are time-ordered: their tail tells records apart. A record that fails again in a later run is
+    # shown once (record_error keeps every attempt).
+    shown = {(row["system"], row["object"], row["external_id"], row["error"]): row for row in rows}
+    for row in shown.values():
         console.print(f"[yellow]record not applied[/yellow] {row['system']} {row['object']} {row['external_id']}: "
                       f"{row['error']} (kept in record_error with its payload)", highlight=False)
