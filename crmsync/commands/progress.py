@@ -32,6 +32,8 @@ class RateColumn(ProgressColumn):
 class ProgressObserver:
     """A progress bar per stream; unknown totals show a pulsing bar and the running count."""
 
+    wants_estimate = True  # a count query per stream buys the ETA
+
     def __init__(self, console: Console) -> None:
         self.progress = Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
                                  RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=console,

@@ -36,8 +36,10 @@ SUMMARY_KEYS = ("read", "created", "updated", "unchanged", "deleted", "conflicts
 
 
 class RunObserver(Protocol):
-    """What a progress display hears: a stream starting (with an estimate when the connector has one) and
-    each page stored."""
+    """What a progress display hears: a stream starting (with an estimate when the connector has one and the
+    observer asks for it: counting costs the vendor a query) and each page stored."""
+
+    wants_estimate: bool
 
     def stream_started(self, stream: str, estimate: int | None) -> None: ...
 
@@ -45,6 +47,8 @@ class RunObserver(Protocol):
 
 
 class SilentObserver:
+    wants_estimate = False
+
     def stream_started(self, stream: str, estimate: int | None) -> None:
         return None
 
@@ -145,7 +149,8 @@ class SyncRunner:
                 if state is None:
                     continue
                 span = BackfillRange(_parse(state["since"]), _parse(state["until"]))
-                estimate = self._estimate(connector, stream, _parse(state["window_start"]), span.until)
+                estimate = self._estimate(connector, stream, _parse(state["window_start"]), span.until) \
+                    if self.observer.wants_estimate else None
                 self.observer.stream_started(stream, estimate)
                 cursor = state.get("cursor")
                 for start, end in span.windows(_parse(state["window_start"]), width):
