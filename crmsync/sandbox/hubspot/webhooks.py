@@ -12,14 +12,13 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
 
 from crmsync.sandbox.framework.clock import SandboxClock
+from crmsync.sandbox.framework.delivery import Backoff, DeliveryState, DeliveryWorker, first_due
 from crmsync.sandbox.framework.emulator import SandboxAdminError
 from crmsync.sandbox.hubspot.schema import OBJECT_TYPES
 from crmsync.sandbox.hubspot.store import ChangeEvent
@@ -55,17 +54,9 @@ class WebhookListener:
 
 
 @dataclass
-class Delivery:
+class Delivery(DeliveryState):
     subscription_id: int
     events: list[dict[str, Any]]
-    attempts: int = 0
-    next_attempt: float = 0.0
-    delivered: bool = False
-    dropped: bool = False
-    history: list[int | str] = field(default_factory=list)
-
-    def describe(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class WebhookEmitter:
@@ -74,14 +65,18 @@ class WebhookEmitter:
         self.clock, self.portal_id, self.app_id, self.client_secret = clock, portal_id, app_id, client_secret
         self.policy = policy
         self._listeners: dict[int, WebhookListener] = {}
-        self._pending: dict[int, list[dict[str, Any]]] = {}
-        self.deliveries: list[Delivery] = []
+        self._pending: dict[int, list[dict[str, Any]]] = {}  # events not yet batched, per subscription
         self._sequence = 0
-        self._condition = threading.Condition()
-        self._stopping = False
-        self._client = httpx.Client(timeout=5.0)  # HubSpot gives a receiver five seconds
-        self._thread = threading.Thread(target=self._run, name="sandbox-hubspot-webhooks", daemon=True)
-        self._thread.start()
+        # HubSpot gives a receiver five seconds.
+        self._worker: DeliveryWorker[Delivery] = DeliveryWorker(
+            "sandbox-hubspot-webhooks", self._send,
+            Backoff(policy.initial_seconds, policy.max_seconds, max_attempts=policy.max_attempts),
+            pick=self._next_due, timeout_seconds=5.0)
+        self._condition = self._worker.condition
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        return self._worker.deliveries
 
     # -- configuration --------------------------------------------------------------------------------
     def add_listener(self, config: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +100,7 @@ class WebhookEmitter:
         with self._condition:
             self._listeners.clear()
             self._pending.clear()
-            self.deliveries.clear()
+            self._worker.clear()
 
     # -- producing ------------------------------------------------------------------------------------
     def _events(self, change: ChangeEvent) -> list[dict[str, Any]]:
@@ -138,32 +133,16 @@ class WebhookEmitter:
             self._condition.notify_all()
 
     # -- sending --------------------------------------------------------------------------------------
-    def _run(self) -> None:
-        while True:
-            with self._condition:
-                due = self._next_due()
-                while not self._stopping and due is None:
-                    self._condition.wait(timeout=self._seconds_to_next_retry())
-                    due = self._next_due()
-                if self._stopping:
-                    return
-            self._deliver(due)
-
-    def _next_due(self) -> Delivery | None:
+    def _next_due(self, deliveries: list[Delivery], now: float) -> Delivery | None:
+        """New events go out first, up to 100 a request; then retries whose time has come."""
         for subscription_id, events in list(self._pending.items()):
             if events and subscription_id in self._listeners:
                 batch = events[:MAX_EVENTS_PER_REQUEST]
                 self._pending[subscription_id] = events[MAX_EVENTS_PER_REQUEST:]
-                delivery = Delivery(subscription_id, batch)
-                self.deliveries.append(delivery)
+                delivery = Delivery(subscription_id, batch, first_attempt=now, next_attempt=now)
+                deliveries.append(delivery)
                 return delivery
-        now = time.monotonic()
-        return next((d for d in self.deliveries if not (d.delivered or d.dropped) and d.attempts > 0
-                     and d.next_attempt <= now), None)
-
-    def _seconds_to_next_retry(self) -> float | None:
-        waiting = [d.next_attempt for d in self.deliveries if not (d.delivered or d.dropped) and d.attempts > 0]
-        return None if not waiting else max(0.0, min(waiting) - time.monotonic())
+        return first_due(deliveries, now)
 
     def headers(self, listener: WebhookListener, body: bytes) -> dict[str, str]:
         timestamp = str(to_ms(self.clock.now()))
@@ -173,31 +152,14 @@ class WebhookEmitter:
             return headers | {"X-HubSpot-Signature-v3": signature}
         return headers | {"X-HubSpot-Signature-Version": listener.signature_version, "X-HubSpot-Signature": signature}
 
-    def _deliver(self, delivery: Delivery) -> None:
+    def _send(self, delivery: Delivery, client: httpx.Client) -> httpx.Response | None:
         listener = self._listeners.get(delivery.subscription_id)
         if listener is None:
-            delivery.dropped = True
-            return
-        events = [event | {"attemptNumber": delivery.attempts} for event in delivery.events]
+            return None
+        # attemptNumber counts the tries before this one (0 on the first), as HubSpot numbers them.
+        events = [event | {"attemptNumber": delivery.attempts - 1} for event in delivery.events]
         body = json.dumps(events).encode()
-        delivery.attempts += 1
-        try:
-            response = self._client.post(listener.url, content=body, headers=self.headers(listener, body))
-            ok = 200 <= response.status_code < 300
-            delivery.history.append(response.status_code)
-        except httpx.HTTPError as exc:
-            ok = False
-            delivery.history.append(type(exc).__name__)
-        with self._condition:
-            delivery.delivered = ok
-            if not ok:
-                delay = min(self.policy.max_seconds, self.policy.initial_seconds * 2 ** (delivery.attempts - 1))
-                delivery.next_attempt = time.monotonic() + delay
-                delivery.dropped = delivery.attempts >= self.policy.max_attempts
+        return client.post(listener.url, content=body, headers=self.headers(listener, body))
 
     def close(self) -> None:
-        with self._condition:
-            self._stopping = True
-            self._condition.notify_all()
-        self._thread.join(timeout=5)
-        self._client.close()
+        self._worker.close()

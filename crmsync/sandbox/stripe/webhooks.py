@@ -13,13 +13,13 @@ import hashlib
 import hmac
 import json
 import secrets as secrets_module
-import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from crmsync.sandbox.framework.delivery import Backoff, DeliveryState, DeliveryWorker
 from crmsync.sandbox.framework.emulator import SandboxAdminError
 from crmsync.sandbox.stripe.errors import invalid_request, missing_param, no_such
 from crmsync.sandbox.stripe.forms import Params, as_list
@@ -67,31 +67,23 @@ class Endpoint:
 
 
 @dataclass
-class Delivery:
+class Delivery(DeliveryState):
     event_id: str
     endpoint_id: str
-    first_attempt: float = 0.0
-    next_attempt: float = 0.0
-    attempts: int = 0
-    delivered: bool = False
-    dropped: bool = False
-    history: list[int | str] = field(default_factory=list)
-
-    def describe(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class WebhookDispatcher:
     def __init__(self, account: StripeAccount, policy: WebhookRetryPolicy) -> None:
         self.account, self.policy = account, policy
         self.endpoints: dict[str, Endpoint] = {}
-        self.deliveries: list[Delivery] = []
-        self._condition = threading.Condition()
-        self._stopping = False
-        self._client = httpx.Client(timeout=10.0)
-        self._thread = threading.Thread(target=self._run, name="sandbox-stripe-webhooks", daemon=True)
-        self._thread.start()
+        self._worker: DeliveryWorker[Delivery] = DeliveryWorker(
+            "sandbox-stripe-webhooks", self._send,
+            Backoff(policy.initial_seconds, policy.max_seconds, give_up_after_seconds=policy.give_up_after_seconds))
         account.event_listeners.append(self.on_event)
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        return self._worker.deliveries
 
     # -- endpoints ------------------------------------------------------------------------------------
     def add(self, url: Any, enabled_events: list[str], secrets: list[str] | None = None) -> Endpoint:
@@ -100,85 +92,49 @@ class WebhookDispatcher:
         endpoint = Endpoint(self.account.next_id("webhook_endpoints"), url,
                             list(secrets or [f"whsec_{secrets_module.token_hex(16)}"]), enabled_events or ["*"],
                             self.account.now())
-        with self._condition:
+        with self._worker.condition:
             self.endpoints[endpoint.id] = endpoint
         return endpoint
 
     def roll_secret(self, endpoint_id: str, new_secret: str | None) -> Endpoint:
         """Start a rotation: the new secret signs alongside the old one until `finish_rotation`."""
-        with self._condition:
+        with self._worker.condition:
             endpoint = self.endpoints[endpoint_id]
             endpoint.secrets = [*endpoint.secrets[-1:], new_secret or f"whsec_{secrets_module.token_hex(16)}"]
             return endpoint
 
     def clear(self) -> None:
-        with self._condition:
+        with self._worker.condition:
             self.endpoints.clear()
-            self.deliveries.clear()
+            self._worker.clear()
 
     # -- producing ------------------------------------------------------------------------------------
     def on_event(self, event: Obj) -> None:
-        with self._condition:
+        with self._worker.condition:
             targets = [endpoint for endpoint in self.endpoints.values() if endpoint.wants(event["type"])]
             event["pending_webhooks"] = len(targets)
             now = time.monotonic()
-            self.deliveries += [Delivery(event["id"], endpoint.id, now, now) for endpoint in targets]
-            self._condition.notify_all()
+            self._worker.enqueue(Delivery(event["id"], endpoint.id, first_attempt=now, next_attempt=now)
+                                 for endpoint in targets)
 
     # -- sending --------------------------------------------------------------------------------------
-    def _due(self) -> Delivery | None:
-        now = time.monotonic()
-        return next((d for d in self.deliveries if not (d.delivered or d.dropped) and d.next_attempt <= now), None)
-
-    def _wait_seconds(self) -> float | None:
-        waiting = [d.next_attempt for d in self.deliveries if not (d.delivered or d.dropped)]
-        return None if not waiting else max(0.0, min(waiting) - time.monotonic())
-
-    def _run(self) -> None:
-        while True:
-            with self._condition:
-                due = self._due()
-                while not self._stopping and due is None:
-                    self._condition.wait(timeout=self._wait_seconds())
-                    due = self._due()
-                if self._stopping:
-                    return
-                due.next_attempt = float("inf")  # claimed while it is being sent
-            self._deliver(due)
-
-    def _deliver(self, delivery: Delivery) -> None:
+    def _send(self, delivery: Delivery, client: httpx.Client) -> httpx.Response | None:
         endpoint = self.endpoints.get(delivery.endpoint_id)
         event = self.account.tables["events"].get(delivery.event_id)
         if endpoint is None or event is None:
-            delivery.dropped = True
-            return
+            return None
         body = json.dumps(event, indent=2).encode()
         header = sign(body, self.account.now(), endpoint.secrets)
-        delivery.attempts += 1
-        try:
-            response = self._client.post(endpoint.url, content=body, headers={
-                "Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header,
-                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"})
-            ok = 200 <= response.status_code < 300
-            delivery.history.append(response.status_code)
-        except httpx.HTTPError as exc:
-            ok = False
-            delivery.history.append(type(exc).__name__)
-        with self._condition:
-            delivery.delivered = ok
-            if ok:
+        response = client.post(endpoint.url, content=body, headers={
+            "Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header,
+            "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"})
+        if 200 <= response.status_code < 300:
+            with self._worker.condition:
                 event["pending_webhooks"] = max(0, event["pending_webhooks"] - 1)
-                return
-            delay = min(self.policy.max_seconds, self.policy.initial_seconds * 2 ** (delivery.attempts - 1))
-            delivery.next_attempt = time.monotonic() + delay
-            delivery.dropped = delivery.next_attempt - delivery.first_attempt > self.policy.give_up_after_seconds
+        return response
 
     def close(self) -> None:
-        with self._condition:
-            self._stopping = True
-            self._condition.notify_all()
-        self._thread.join(timeout=5)
-        self._client.close()
+        self._worker.close()
 
 
 # -- the /v1/webhook_endpoints API and the admin listener config ----------------------------------------------
