@@ -24,6 +24,7 @@ from crmsync.connectors.hubspot.settings import HubSpotSettings
 from crmsync.connectors.hubspot.streams import STREAMS, StreamCatalog, mapped_properties
 from crmsync.connectors.hubspot.webhooks import WebhookNotice, WebhookSignatureError, parse_events, verify_signature
 from crmsync.connectors.hubspot.writer import HubSpotWriter
+from crmsync.store.tokens import TokenStore
 from crmsync.sync_engine.records import SourceRecord
 
 __all__ = [
@@ -40,9 +41,10 @@ class HubSpotConnector:
                               Capability.WRITE_BACK, Capability.WEBHOOKS})
 
     def __init__(self, settings: HubSpotSettings, *, name: str = "hubspot",
-                 source_properties: Mapping[str, Sequence[str]] | None = None) -> None:
+                 source_properties: Mapping[str, Sequence[str]] | None = None,
+                 token_store: TokenStore | None = None) -> None:
         self.name, self.settings = name, settings
-        self.client = HubSpotClient(settings, name)
+        self.client = HubSpotClient(settings, name, token_store)
         self.catalog = StreamCatalog(self.client, name, source_properties or mapped_properties())
         self._reader = StreamReader(self.client, self.catalog)
         self._writer = HubSpotWriter(self.client, self.catalog)

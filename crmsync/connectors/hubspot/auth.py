@@ -17,6 +17,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from crmsync.connectors.base import AuthenticationError, TransientError
 from crmsync.connectors.hubspot.settings import HubSpotSettings
+from crmsync.store.tokens import TokenStore
 
 log = logging.getLogger("crmsync.connectors.hubspot")
 EXPIRY_MARGIN_SECONDS = 60.0  # refresh this long before HubSpot says the token expires
@@ -27,12 +28,24 @@ class _RefreshRefusedForNow(Exception):
 
 
 class TokenProvider:
-    def __init__(self, settings: HubSpotSettings, connection: str, tokens_api: TokensApi | None) -> None:
+    def __init__(self, settings: HubSpotSettings, connection: str, tokens_api: TokensApi | None,
+                 token_store: TokenStore | None = None) -> None:
         self.settings, self.connection, self._tokens_api = settings, connection, tokens_api
+        self.token_store = token_store if settings.uses_oauth else None
         self._lock = threading.Lock()
         self._token: str | None = settings.access_token.get_secret_value() if settings.access_token else None
         self._expires_at = float("inf")
         self.refreshes = 0  # successful OAuth refreshes, for operators and tests
+        self._restore()
+
+    def _restore(self) -> None:
+        """Reuse an OAuth access token a previous run obtained while it is still valid (they last 30 minutes)."""
+        stored = self.token_store.load(self.connection) if self.token_store else None
+        if not stored or stored.get("client_id") != self.settings.client_id:
+            return
+        left = float(stored.get("expires_at") or 0) - time.time()
+        if left > EXPIRY_MARGIN_SECONDS:
+            self._token, self._expires_at = str(stored["access_token"]), time.monotonic() + left
 
     def token(self) -> str:
         with self._lock:
@@ -66,8 +79,12 @@ class TokenProvider:
                                  f"the access token ({exc}) after {settings.token_refresh_attempts} attempts; "
                                  "the run can resume later") from None
         self._token = str(response.access_token)
-        self._expires_at = time.monotonic() + float(response.expires_in or 1800)
+        lifetime = float(response.expires_in or 1800)
+        self._expires_at = time.monotonic() + lifetime
         self.refreshes += 1
+        if self.token_store is not None:
+            self.token_store.save(self.connection, {"client_id": settings.client_id, "access_token": self._token,
+                                                    "expires_at": time.time() + lifetime})
         log.info("hubspot %s: refreshed the OAuth access token (valid %ss)", self.connection, response.expires_in)
 
     def _call_token_endpoint(self) -> object:

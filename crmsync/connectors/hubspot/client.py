@@ -24,6 +24,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from crmsync.connectors.base import AuthenticationError, ConnectorError, QuotaExhausted, RateLimited, TransientError
 from crmsync.connectors.hubspot.auth import TokenProvider
 from crmsync.connectors.hubspot.settings import HubSpotSettings
+from crmsync.store.tokens import TokenStore
 
 log = logging.getLogger("crmsync.connectors.hubspot")
 T = TypeVar("T")
@@ -56,7 +57,7 @@ def next_utc_midnight(now: datetime | None = None) -> datetime:
 
 
 class HubSpotClient:
-    def __init__(self, settings: HubSpotSettings, connection: str) -> None:
+    def __init__(self, settings: HubSpotSettings, connection: str, token_store: TokenStore | None = None) -> None:
         self.settings, self.connection = settings, connection
         sdk_options: dict[str, Any] = {"host": settings.base_url.rstrip("/"), "retry": urllib3.Retry(0, redirect=0)}
         if settings.ca_bundle is not None:
@@ -69,7 +70,8 @@ class HubSpotClient:
         self.properties = sdk.crm.properties.core_api
         self.associations = sdk.crm.associations.v4.batch_api
         self._apis = [self.objects, self.batch, self.search, self.properties, self.associations]
-        self.tokens = TokenProvider(settings, connection, sdk.oauth.tokens_api if settings.uses_oauth else None)
+        self.tokens = TokenProvider(settings, connection, sdk.oauth.tokens_api if settings.uses_oauth else None,
+                                    token_store)
         if settings.uses_oauth:
             self._apis.append(self.tokens._tokens_api)
         self.rate_limited = 0  # 429s absorbed by waiting, for operators and tests

@@ -15,9 +15,9 @@ SECRET_KEYS = ("access_token", "client_id", "client_secret", "refresh_token")
 
 def build_connector(config: ConnectionConfig, token_store: TokenStore | None,
                     mapping_file: Path | None) -> HubSpotConnector:
-    # OAuth access tokens live 30 minutes and are refreshed in-process; token_store is not used yet.
     values = settings_values(config, SECRET_KEYS)
     if config.base_url is not None:
         values["base_url"] = config.base_url
     return HubSpotConnector(HubSpotSettings.model_validate(values), name=config.name,
-                            source_properties=mapped_properties(mapping_file) if mapping_file else None)
+                            source_properties=mapped_properties(mapping_file) if mapping_file else None,
+                            token_store=token_store)

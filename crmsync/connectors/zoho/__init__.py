@@ -25,6 +25,7 @@ from crmsync.connectors.zoho.notifications import (
 from crmsync.connectors.zoho.settings import ZohoSettings
 from crmsync.connectors.zoho.streams import STREAMS, StreamReader, Window, mapped_source_fields
 from crmsync.connectors.zoho.writer import ZohoWriter
+from crmsync.store.tokens import TokenStore
 from crmsync.sync_engine.records import SourceRecord
 
 __all__ = ["NotificationRejected", "ZohoConnector", "ZohoNotification", "ZohoSettings", "verify_notification"]
@@ -38,9 +39,10 @@ class ZohoConnector:
                               Capability.WRITE_BACK, Capability.WEBHOOKS})
 
     def __init__(self, settings: ZohoSettings, *, name: str = "zoho",
-                 source_fields: Mapping[str, Sequence[str]] | None = None) -> None:
+                 source_fields: Mapping[str, Sequence[str]] | None = None,
+                 token_store: TokenStore | None = None) -> None:
         self.name, self.settings = name, settings
-        self.client = ZohoClient(settings, name)
+        self.client = ZohoClient(settings, name, token_store)
         self._reader = StreamReader(self.client, source_fields or mapped_source_fields(), name)
         self._writer = ZohoWriter(self.client)
         self.channel = WatchChannel(self.client, STREAMS)

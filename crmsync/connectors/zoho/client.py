@@ -16,6 +16,7 @@ Errors are classified by HTTP status and Zoho's `code`, never by message text.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,10 +27,12 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, retry_if
 from crmsync.connectors.base import AuthenticationError, ConnectorError, RateLimited, TransientError
 from crmsync.connectors.zoho.credits import CreditMeter
 from crmsync.connectors.zoho.settings import ZohoSettings
+from crmsync.store.tokens import TokenStore
 
 log = logging.getLogger("crmsync.connectors.zoho")
 
 API_VERSION = "v8"
+TOKEN_MARGIN_SECONDS = 120.0  # a stored token this close to expiry is refreshed instead
 RETRYABLE_EXCEPTIONS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 AUTH_CODES = frozenset({"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "OAUTH_SCOPE_MISMATCH", "NO_PERMISSION"})
 TRANSIENT_CODES = frozenset({"INTERNAL_ERROR", "INTERNAL_SERVER_ERROR"})
@@ -73,8 +76,8 @@ def _give_back_last_outcome(state: RetryCallState) -> Any:
 class ZohoClient:
     """One connection's HTTP session, access token and `api_domain` (the host the token is valid on)."""
 
-    def __init__(self, settings: ZohoSettings, connection: str) -> None:
-        self.settings, self.connection = settings, connection
+    def __init__(self, settings: ZohoSettings, connection: str, token_store: TokenStore | None = None) -> None:
+        self.settings, self.connection, self.token_store = settings, connection, token_store
         self.session = requests.Session()
         if settings.ca_bundle is not None:
             # With trust_env on, REQUESTS_CA_BUNDLE silently overrides `verify`; a configured CA must win.
@@ -84,6 +87,14 @@ class ZohoClient:
         self.api_domain: str | None = None
         self.refreshes = 0  # access tokens obtained, for operators and tests
         self._access_token: str | None = None
+        self._restore_token()
+
+    def _restore_token(self) -> None:
+        """Reuse an access token a previous run obtained while it is still valid (Zoho's last an hour)."""
+        stored = self.token_store.load(self.connection) if self.token_store else None
+        if (stored and stored.get("token_url") == self.settings.token_url
+                and float(stored.get("expires_at") or 0) - time.time() > TOKEN_MARGIN_SECONDS):
+            self._access_token, self.api_domain = str(stored["access_token"]), str(stored["api_domain"])
 
     def _wait(self, state: RetryCallState) -> float:
         settings = self.settings
@@ -135,6 +146,10 @@ class ZohoClient:
         self._access_token = str(body["access_token"])
         self.api_domain = str(body["api_domain"]).rstrip("/")
         self.refreshes += 1
+        if self.token_store is not None:
+            self.token_store.save(self.connection, {
+                "token_url": settings.token_url, "access_token": self._access_token, "api_domain": self.api_domain,
+                "expires_at": time.time() + float(body.get("expires_in") or 3600)})
         log.info("zoho %s: access token refreshed (api domain %s)", self.connection, self.api_domain)
 
     # -- every API call -------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ SECRET_KEYS = ("client_id", "client_secret", "refresh_token", "notification_toke
 
 def build_connector(config: ConnectionConfig, token_store: TokenStore | None,
                     mapping_file: Path | None) -> ZohoConnector:
-    # The access token lives one hour and is refreshed in-process; token_store is not used yet.
     values = settings_values(config, SECRET_KEYS)
     if config.base_url is not None:
         values["accounts_url"] = config.base_url
     return ZohoConnector(ZohoSettings.model_validate(values), name=config.name,
-                         source_fields=mapped_source_fields(mapping_file) if mapping_file else None)
+                         source_fields=mapped_source_fields(mapping_file) if mapping_file else None,
+                         token_store=token_store)
