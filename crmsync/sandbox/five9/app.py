@@ -6,15 +6,15 @@ import base64
 import binascii
 import hmac
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from crmsync.sandbox.five9.reporting import SoapFault
 from crmsync.sandbox.five9.sandbox import Five9Sandbox
 from crmsync.sandbox.five9.wsdl import SERVICE_PATH, render_wsdl
-from crmsync.sandbox.framework.admin import ADMIN_PREFIX, install_admin_api
+from crmsync.sandbox.framework.assembly import emulator, vendor_app
 from crmsync.sandbox.framework.emulator import Emulator, EmulatorSettings
-from crmsync.sandbox.framework.faults import FaultInjector, FaultMiddleware, FaultProfile, FaultTemplate
+from crmsync.sandbox.framework.faults import FaultInjector, FaultProfile, FaultTemplate
 
 XML = "text/xml; charset=utf-8"
 FIVE9_FAULTS: FaultProfile = {
@@ -72,15 +72,7 @@ def build_soap_router(sandbox: Five9Sandbox) -> APIRouter:
 def create_five9_emulator(settings: EmulatorSettings) -> Emulator:
     sandbox = Five9Sandbox(settings.base_url, settings.clock, FaultInjector(FIVE9_FAULTS), settings.faker_seed,
                            settings.options)
-    app = FastAPI(title="crmsync sandbox: Five9", openapi_url=None, docs_url=None, redoc_url=None,
-                  redirect_slashes=False)
+    app = vendor_app("five9", "Five9", sandbox, sandbox.admin_routes())
     app.state.sandbox = sandbox
-    install_admin_api(app, "five9", sandbox, sandbox.admin_routes())
     app.include_router(build_soap_router(sandbox))
-    return Emulator(
-        vendor="five9",
-        app=FaultMiddleware(app, sandbox.faults, exempt_prefixes=(ADMIN_PREFIX,)),
-        credentials=sandbox.credentials,
-        backend=sandbox,
-        close=sandbox.close,
-    )
+    return emulator("five9", app, sandbox, sandbox.credentials)

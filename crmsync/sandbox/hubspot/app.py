@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
-from crmsync.sandbox.framework.admin import ADMIN_PREFIX, install_admin_api
+from crmsync.sandbox.framework.assembly import emulator, vendor_app
 from crmsync.sandbox.framework.emulator import Emulator, EmulatorSettings
-from crmsync.sandbox.framework.faults import FaultInjector, FaultMiddleware, FaultProfile, FaultTemplate
+from crmsync.sandbox.framework.faults import FaultInjector, FaultProfile, FaultTemplate
 from crmsync.sandbox.hubspot.associations import build_associations_router
 from crmsync.sandbox.hubspot.auth import build_oauth_router
 from crmsync.sandbox.hubspot.errors import error_body, install_error_handlers
@@ -30,20 +28,11 @@ HUBSPOT_FAULTS: FaultProfile = {
 
 def create_hubspot_emulator(settings: EmulatorSettings) -> Emulator:
     portal = HubSpotPortal(settings.clock, FaultInjector(HUBSPOT_FAULTS), settings.faker_seed, settings.options)
-    app = FastAPI(title="crmsync sandbox: HubSpot", openapi_url=None, docs_url=None, redoc_url=None,
-                  redirect_slashes=False)
+    app = vendor_app("hubspot", "HubSpot", portal, portal.admin_routes())
     app.state.portal = portal
     install_error_handlers(app)
-    install_admin_api(app, "hubspot", portal, portal.admin_routes())
     app.include_router(build_oauth_router(portal.tokens))
     app.include_router(build_properties_router())
     app.include_router(build_associations_router())
     app.include_router(build_objects_router())
-    gated = HubSpotGate(app, portal.tokens, portal.limiter)
-    return Emulator(
-        vendor="hubspot",
-        app=FaultMiddleware(gated, portal.faults, exempt_prefixes=(ADMIN_PREFIX,)),
-        credentials=portal.credentials.as_dict(),
-        backend=portal,
-        close=portal.close,
-    )
+    return emulator("hubspot", HubSpotGate(app, portal.tokens, portal.limiter), portal, portal.credentials.as_dict())

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from crmsync.sandbox.framework.routing import route
 from crmsync.sandbox.hubspot.bodies import batch_response
 from crmsync.sandbox.hubspot.errors import HubSpotApiError, validation
 from crmsync.sandbox.hubspot.relations import associate, associated, default_type_id, disassociate
-from crmsync.sandbox.hubspot.routing import inputs_of, object_type_of, portal_of, read_json, read_object, route
+from crmsync.sandbox.hubspot.routing import inputs_of, object_type_of, portal_of, read_json, read_object
 from crmsync.sandbox.hubspot.schema import OBJECT_TYPES
 from crmsync.sandbox.hubspot.store import HubRecord, PortalStore
 

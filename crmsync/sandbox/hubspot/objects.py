@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from crmsync.sandbox.framework.routing import route
 from crmsync.sandbox.hubspot.bodies import (
     association_types,
     batch_response,
@@ -19,7 +20,7 @@ from crmsync.sandbox.hubspot.bodies import (
 )
 from crmsync.sandbox.hubspot.errors import HubSpotApiError, validation
 from crmsync.sandbox.hubspot.relations import associate, merge, target_type
-from crmsync.sandbox.hubspot.routing import inputs_of, object_type_of, portal_of, read_object, route
+from crmsync.sandbox.hubspot.routing import inputs_of, object_type_of, portal_of, read_object
 from crmsync.sandbox.hubspot.search import search
 from crmsync.sandbox.hubspot.store import HubRecord, PortalStore
 

@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from crmsync.sandbox.framework.routing import route
 from crmsync.sandbox.hubspot.bodies import bool_param
 from crmsync.sandbox.hubspot.errors import HubSpotApiError, validation
-from crmsync.sandbox.hubspot.routing import object_type_of, portal_of, read_object, route
+from crmsync.sandbox.hubspot.routing import object_type_of, portal_of, read_object
 from crmsync.sandbox.hubspot.schema import FIELD_TYPES, PropertyDef
 from crmsync.sandbox.hubspot.store import PortalStore
 from crmsync.sandbox.hubspot.values import iso

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from crmsync.sandbox.hubspot.errors import HubSpotApiError, validation
 from crmsync.sandbox.hubspot.schema import object_type_name
@@ -50,14 +49,3 @@ def inputs_of(body: dict[str, Any], maximum: int = 100) -> list[dict[str, Any]]:
         raise validation(f"Batch input cannot contain more than {maximum} inputs (got {len(inputs)})",
                          code="TOO_MANY_INPUTS")
     return inputs
-
-
-def route(router: APIRouter, method: str, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
-    """Register `path` and `path/`: clients are not consistent about trailing slashes."""
-
-    def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
-        for variant in (path, path + "/"):
-            router.add_api_route(variant, handler, methods=[method], **kwargs)
-        return handler
-
-    return decorator

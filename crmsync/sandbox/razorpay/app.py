@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import json
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from crmsync.sandbox.framework.admin import ADMIN_PREFIX, install_admin_api
+from crmsync.sandbox.framework.assembly import emulator, vendor_app
 from crmsync.sandbox.framework.emulator import Emulator, EmulatorSettings
-from crmsync.sandbox.framework.faults import FaultInjector, FaultMiddleware
+from crmsync.sandbox.framework.faults import FaultInjector
 from crmsync.sandbox.razorpay.backend import RazorpaySandbox
 from crmsync.sandbox.razorpay.errors import RAZORPAY_FAULTS
 
 
 def create_razorpay_emulator(settings: EmulatorSettings) -> Emulator:
     sandbox = RazorpaySandbox(settings.clock, FaultInjector(RAZORPAY_FAULTS), settings.faker_seed, settings.options)
-    app = FastAPI(title="crmsync sandbox: Razorpay", openapi_url=None, docs_url=None, redoc_url=None,
-                  redirect_slashes=False)
-    install_admin_api(app, "razorpay", sandbox, sandbox.admin_routes())
+    app = vendor_app("razorpay", "Razorpay", sandbox, sandbox.admin_routes())
 
     @app.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def v1(request: Request) -> Response:
@@ -28,10 +26,4 @@ def create_razorpay_emulator(settings: EmulatorSettings) -> Emulator:
                                          dict(request.query_params), body, request.headers.get("authorization", ""))
         return Response(json.dumps(result.body), status_code=result.status, media_type="application/json")
 
-    return Emulator(
-        vendor="razorpay",
-        app=FaultMiddleware(app, sandbox.faults, exempt_prefixes=(ADMIN_PREFIX,)),
-        credentials={"key_id": sandbox.key_id, "key_secret": sandbox.key_secret},
-        backend=sandbox,
-        close=sandbox.close,
-    )
+    return emulator("razorpay", app, sandbox, {"key_id": sandbox.key_id, "key_secret": sandbox.key_secret})

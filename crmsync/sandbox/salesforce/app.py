@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
-from crmsync.sandbox.framework.admin import ADMIN_PREFIX, install_admin_api
+from crmsync.sandbox.framework.assembly import emulator, vendor_app
 from crmsync.sandbox.framework.emulator import Emulator, EmulatorSettings
-from crmsync.sandbox.framework.faults import FaultInjector, FaultMiddleware, FaultProfile, FaultTemplate
+from crmsync.sandbox.framework.faults import FaultInjector, FaultProfile, FaultTemplate
 from crmsync.sandbox.salesforce.auth import build_oauth_router
 from crmsync.sandbox.salesforce.bulk import build_bulk_router
 from crmsync.sandbox.salesforce.composite import build_composite_router
@@ -38,22 +36,13 @@ SALESFORCE_FAULTS: FaultProfile = {
 def create_salesforce_emulator(settings: EmulatorSettings) -> Emulator:
     org = SalesforceOrg(settings.base_url, settings.clock, FaultInjector(SALESFORCE_FAULTS), settings.faker_seed,
                         settings.options)
-    app = FastAPI(title="crmsync sandbox: Salesforce", openapi_url=None, docs_url=None, redoc_url=None,
-                  redirect_slashes=False)
+    app = vendor_app("salesforce", "Salesforce", org, org.admin_routes())
     app.state.org = org
     install_error_handlers(app)
-    install_admin_api(app, "salesforce", org, org.admin_routes())
     app.include_router(build_oauth_router(org.tokens))
     # Order matters: describe/updated/deleted must win over /sobjects/<Object>/<id>.
     app.include_router(build_rest_router())
     app.include_router(build_sobjects_router())
     app.include_router(build_composite_router())
     app.include_router(build_bulk_router())
-    gated = SalesforceGate(app, org.tokens, org.usage)
-    return Emulator(
-        vendor="salesforce",
-        app=FaultMiddleware(gated, org.faults, exempt_prefixes=(ADMIN_PREFIX,)),
-        credentials=org.credentials.as_dict(),
-        backend=org,
-        close=org.close,
-    )
+    return emulator("salesforce", SalesforceGate(app, org.tokens, org.usage), org, org.credentials.as_dict())

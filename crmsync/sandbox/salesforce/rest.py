@@ -7,10 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from crmsync.sandbox.framework.routing import route
 from crmsync.sandbox.salesforce.errors import SalesforceApiError
 from crmsync.sandbox.salesforce.gate import SUPPORTED_VERSIONS
 from crmsync.sandbox.salesforce.query import batch_size_from
-from crmsync.sandbox.salesforce.routing import API_PREFIX, org_of, route, sobject_or_404, version_of
+from crmsync.sandbox.salesforce.routing import API_PREFIX, org_of, sobject_or_404, version_of
 from crmsync.sandbox.salesforce.values import format_datetime, parse_datetime
 
 UPDATED_WINDOW = timedelta(days=30)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from crmsync.sandbox.salesforce.errors import SalesforceApiError, not_found_error
 from crmsync.sandbox.salesforce.schema import SObjectDef
@@ -40,14 +39,3 @@ async def read_json(request: Request) -> Any:
         return json.loads(raw or b"null")
     except ValueError as exc:
         raise SalesforceApiError(400, "JSON_PARSER_ERROR", f"Unexpected character in request body: {exc}") from None
-
-
-def route(router: APIRouter, method: str, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
-    """Register a handler for `path` and `path/`: the SDK adds trailing slashes on some calls only."""
-
-    def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
-        for variant in (path, path + "/"):
-            router.add_api_route(variant, handler, methods=[method], **kwargs)
-        return handler
-
-    return decorator

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from crmsync.sandbox.framework.routing import route
 from crmsync.sandbox.salesforce.errors import SalesforceApiError, not_found_error
-from crmsync.sandbox.salesforce.routing import API_PREFIX, org_of, read_json, route, sobject_or_404, version_of
+from crmsync.sandbox.salesforce.routing import API_PREFIX, org_of, read_json, sobject_or_404, version_of
 from crmsync.sandbox.salesforce.schema import SObjectDef
 from crmsync.sandbox.salesforce.store import Record
 from crmsync.sandbox.salesforce.validation import RecordError

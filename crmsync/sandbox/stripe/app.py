@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import json
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from crmsync.sandbox.framework.admin import ADMIN_PREFIX, install_admin_api
+from crmsync.sandbox.framework.assembly import emulator, vendor_app
 from crmsync.sandbox.framework.emulator import Emulator, EmulatorSettings
-from crmsync.sandbox.framework.faults import FaultInjector, FaultMiddleware
+from crmsync.sandbox.framework.faults import FaultInjector
 from crmsync.sandbox.stripe.backend import StripeSandbox
 from crmsync.sandbox.stripe.errors import STRIPE_FAULTS
 
 
 def create_stripe_emulator(settings: EmulatorSettings) -> Emulator:
     sandbox = StripeSandbox(settings.clock, FaultInjector(STRIPE_FAULTS), settings.faker_seed, settings.options)
-    app = FastAPI(title="crmsync sandbox: Stripe", openapi_url=None, docs_url=None, redoc_url=None,
-                  redirect_slashes=False)
+    app = vendor_app("stripe", "Stripe", sandbox, sandbox.admin_routes())
     app.state.sandbox = sandbox
-    install_admin_api(app, "stripe", sandbox, sandbox.admin_routes())
 
     @app.api_route("/v1/{path:path}", methods=["GET", "POST", "DELETE"])
     async def v1(request: Request) -> Response:
@@ -31,10 +29,4 @@ def create_stripe_emulator(settings: EmulatorSettings) -> Emulator:
         return Response(json.dumps(result.body, indent=2), status_code=result.status,
                         media_type="application/json", headers=result.headers)
 
-    return Emulator(
-        vendor="stripe",
-        app=FaultMiddleware(app, sandbox.faults, exempt_prefixes=(ADMIN_PREFIX,)),
-        credentials={"api_key": sandbox.api_key},
-        backend=sandbox,
-        close=sandbox.close,
-    )
+    return emulator("stripe", app, sandbox, {"api_key": sandbox.api_key})

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
-from crmsync.sandbox.framework.admin import ADMIN_PREFIX, install_admin_api
+from crmsync.sandbox.framework.assembly import emulator, vendor_app
 from crmsync.sandbox.framework.emulator import Emulator, EmulatorSettings
-from crmsync.sandbox.framework.faults import FaultInjector, FaultMiddleware, FaultProfile, FaultTemplate
+from crmsync.sandbox.framework.faults import FaultInjector, FaultProfile, FaultTemplate
 from crmsync.sandbox.zoho.accounts import build_accounts_router
 from crmsync.sandbox.zoho.coql import build_coql_router
 from crmsync.sandbox.zoho.errors import error_body, install_error_handlers
@@ -31,11 +29,9 @@ ZOHO_FAULTS: FaultProfile = {
 def create_zoho_emulator(settings: EmulatorSettings) -> Emulator:
     sandbox = ZohoSandbox(settings.base_url, settings.clock, FaultInjector(ZOHO_FAULTS), settings.faker_seed,
                           settings.options)
-    app = FastAPI(title="crmsync sandbox: Zoho CRM", openapi_url=None, docs_url=None, redoc_url=None,
-                  redirect_slashes=False)
+    app = vendor_app("zoho", "Zoho CRM", sandbox, sandbox.admin_routes())
     app.state.sandbox = sandbox
     install_error_handlers(app)
-    install_admin_api(app, "zoho", sandbox, sandbox.admin_routes())
     app.include_router(build_accounts_router(sandbox.accounts))
     # Order matters: fixed paths (coql, users, org, settings/*, actions/watch, {M}/deleted, {M}/upsert) must
     # win over /{Module} and /{Module}/{id}.
@@ -44,11 +40,4 @@ def create_zoho_emulator(settings: EmulatorSettings) -> Emulator:
     app.include_router(build_watch_router())
     app.include_router(build_records_router())
     app.include_router(build_writes_router())
-    gated = ZohoGate(app, sandbox)
-    return Emulator(
-        vendor="zoho",
-        app=FaultMiddleware(gated, sandbox.faults, exempt_prefixes=(ADMIN_PREFIX,)),
-        credentials=sandbox.credentials,
-        backend=sandbox,
-        close=sandbox.close,
-    )
+    return emulator("zoho", ZohoGate(app, sandbox), sandbox, sandbox.credentials)
