@@ -38,12 +38,13 @@ class InboxProcessor:
         self.workspace, self.adapters, self.metrics = workspace, adapters, metrics
         self.batch_size, self.max_attempts, self.retry_seconds = batch_size, max_attempts, retry_seconds
         self.hold = timedelta(seconds=hold_seconds)  # events wait this long before processing (coalescing)
+        self.lease = lease.HeldLease(workspace.engine, LEASE_KEY, 60)
 
     def process_once(self) -> Counter[str]:
         """Process one batch of due events; returns counts (processed, failed, dead, records...)."""
         counts: Counter[str] = Counter()
         engine = self.workspace.engine
-        if not lease.acquire(engine, LEASE_KEY, 60):
+        if not self.lease.keep():
             return counts  # another process drains the inbox
         events = inbox.due(engine, self.batch_size, not_before=datetime.now(UTC) - self.hold)
         by_connection: dict[str, list[StoredEvent]] = defaultdict(list)
@@ -99,7 +100,7 @@ class InboxProcessor:
                 counts = Counter()
             if not counts.get("processed") and not counts.get("failed"):
                 stop.wait(poll_seconds)
-        lease.release(self.workspace.engine, LEASE_KEY)
+        self.lease.release()
 
 
 def start_processor(processor: InboxProcessor, poll_seconds: float = 0.2) -> tuple[threading.Thread, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -86,3 +87,30 @@ def held(engine: Engine, key: str, seconds: float = LEASE_SECONDS) -> Iterator[N
         yield
     finally:
         release(engine, key)
+
+
+class HeldLease:
+    """A lease this process takes and keeps: `keep()` renews it in the store only once a third of its time has
+    passed, so a loop calling it per page or per poll does not add a write transaction each time."""
+
+    def __init__(self, engine: Engine, key: str, seconds: float = LEASE_SECONDS) -> None:
+        self.engine, self.key, self.seconds = engine, key, seconds
+        self._taken_at: float | None = None
+
+    def take(self) -> bool:
+        if not acquire(self.engine, self.key, self.seconds):
+            self._taken_at = None
+            return False
+        self._taken_at = time.monotonic()
+        return True
+
+    def keep(self) -> bool:
+        """True while this process holds the lease (taking it when free)."""
+        if self._taken_at is not None and time.monotonic() - self._taken_at < self.seconds / 3:
+            return True
+        return self.take()
+
+    def release(self) -> None:
+        if self._taken_at is not None:
+            release(self.engine, self.key)
+            self._taken_at = None

@@ -107,6 +107,7 @@ class SyncRunner:
         self.config = workspace.connection(connection)
         self.observer = observer or SilentObserver()
         self.stop = stop or threading.Event()
+        self.lease = lease.HeldLease(workspace.engine, f"sync:{connection}")
 
     def streams(self, only: Sequence[str] | None) -> list[str]:
         pulled = self.config.pulled_objects()
@@ -214,11 +215,7 @@ class SyncRunner:
                 summary.examples.append({"stream": stream, "canonical_id": change["canonical_id"],
                                          "changes": change["changes"]})
         self.observer.page_stored(stream, result)
-        lease.acquire(self.workspace.engine, self._lease_key)  # renew as long as pages keep coming
-
-    @property
-    def _lease_key(self) -> str:
-        return f"sync:{self.connection}"
+        self.lease.keep()  # renewed as long as pages keep coming
 
     def _run(self, summary: RunSummary, dry_run: bool) -> _RunRecord:
         return _RunRecord(self, summary, dry_run)
@@ -232,7 +229,7 @@ class _RunRecord:
         self.engine = runner.workspace.engine
 
     def __enter__(self) -> None:
-        if not lease.acquire(self.engine, self.runner._lease_key):
+        if not self.runner.lease.take():
             raise lease.LeaseBusy(f"connection {self.runner.connection} is being synced by another process; "
                                   "wait for that run to finish")
         if self.dry_run:  # a dry run leaves no trace, not even its own run row
@@ -266,7 +263,7 @@ class _RunRecord:
                     status=summary.status, finished_at=datetime.now(UTC), counts=totals,
                     error=(summary.error or "")[:2000] or None))
         finally:
-            lease.release(self.engine, self.runner._lease_key)
+            self.runner.lease.release()
         if summary.status != "ok":
             log.warning("%s %s run %s ended %s%s", self.runner.connection, summary.kind, summary.run_id,
                         summary.status, f": {summary.error}" if summary.error else "")
