@@ -11,15 +11,16 @@ import gc
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from sandbox_support import LoopbackServer, SandboxHandle
 
 from crmsync.connectors.five9 import Five9Connector, Five9Settings
-from crmsync.sandbox import SandboxEndpoint, SandboxRunner
+from crmsync.sandbox import SandboxRunner
 
 TIME_ZONE = "America/Los_Angeles"
 SECRET = "s3cr3t-web-connector-token"
@@ -38,7 +39,7 @@ class ReceivedRequest:
     content_type: str
 
 
-class WebListener:
+class WebListener(LoopbackServer):
     """A loopback HTTP server taking GET and POST; answers each request with the next of `statuses`
     (then 200), and keeps every request."""
 
@@ -67,31 +68,11 @@ class WebListener:
             def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/five9/calls"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        super().__init__(Handler, "/five9/calls")
 
 
 @dataclass
-class Five9Sandbox:
-    endpoint: SandboxEndpoint
-    http: requests.Session
-
-    @property
-    def base_url(self) -> str:
-        return self.endpoint.base_url
-
-    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, f"{self.base_url}/__sandbox/{path}", **kwargs)
-        assert response.status_code < 300, response.text
-        return response.json() if response.content else None
-
+class Five9Sandbox(SandboxHandle):
     def place_call(self, **fields: Any) -> dict[str, Any]:
         """Place a call and deliver its web-connector requests before returning."""
         return dict(self.admin("POST", "calls", json={"wait": True, **fields}))

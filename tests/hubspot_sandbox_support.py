@@ -14,8 +14,9 @@ from typing import Any
 import hubspot
 import pytest
 import requests
+from sandbox_support import SandboxHandle
 
-from crmsync.sandbox import SandboxEndpoint, SandboxRunner
+from crmsync.sandbox import SandboxRunner
 
 # Fast and deterministic: generous limits unless a test tightens them, quick webhook retries.
 EMULATOR_OPTIONS: dict[str, Any] = {
@@ -28,16 +29,10 @@ EMULATOR_OPTIONS: dict[str, Any] = {
 
 
 @dataclass
-class HubSpotPortalAdmin:
+class HubSpotPortalAdmin(SandboxHandle):
     """The running emulator: its admin API (`/__sandbox/...`), raw API calls and SDK clients."""
 
-    endpoint: SandboxEndpoint
-    http: requests.Session
     runner: SandboxRunner
-
-    @property
-    def base_url(self) -> str:
-        return self.endpoint.base_url
 
     @property
     def token(self) -> str:
@@ -46,11 +41,6 @@ class HubSpotPortalAdmin:
     @property
     def backend(self) -> Any:
         return self.runner.emulators["hubspot"].backend
-
-    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, f"{self.base_url}/__sandbox/{path}", **kwargs)
-        assert response.status_code < 300, response.text
-        return response.json() if response.content else None
 
     def api(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
         """A raw API call, for status codes and headers the SDK hides."""

@@ -7,9 +7,9 @@ from typing import Any
 
 import razorpay
 import requests
+from sandbox_support import PinnedCaSession, SandboxHandle
 
 from crmsync.connectors.razorpay import RazorpaySettings
-from crmsync.sandbox import SandboxEndpoint
 
 RAZORPAY_OPTIONS = {"webhook_retry_initial_seconds": 0.05, "webhook_retry_max_seconds": 0.2,
                     "webhook_batch_seconds": 0.1}
@@ -17,36 +17,11 @@ TEST_DEFAULTS: dict[str, Any] = {"retry_initial_seconds": 0.001, "retry_max_seco
                                  "timeout_seconds": 10, "lookback_seconds": 0}
 
 
-class PinnedCaSession(requests.Session):
-    """razorpay-python passes its bundled CA file as `verify`; the sandbox CA must win."""
-
-    def __init__(self, ca_bundle: str | None) -> None:
-        super().__init__()
-        self.trust_env = False
-        self.ca_bundle = ca_bundle
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        kwargs["verify"] = self.ca_bundle or True
-        return super().request(*args, **kwargs)
-
-
 @dataclass
-class RazorpaySandbox:
-    endpoint: SandboxEndpoint
-    http: requests.Session
-
-    @property
-    def base_url(self) -> str:
-        return self.endpoint.base_url
-
+class RazorpaySandbox(SandboxHandle):
     @property
     def auth(self) -> tuple[str, str]:
         return self.endpoint.credentials["key_id"], self.endpoint.credentials["key_secret"]
-
-    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, f"{self.base_url}/__sandbox/{path}", **kwargs)
-        assert response.status_code < 300, response.text
-        return response.json() if response.content else None
 
     def pay(self, amount: int, **fields: Any) -> dict[str, Any]:
         return dict(self.admin("POST", "records/payments", json={"amount": amount, "currency": "INR", **fields}))

@@ -14,9 +14,11 @@ from crmsync.connectors.salesforce import SalesforceSettings
 from crmsync.sandbox import SandboxEndpoint
 
 API_VERSION = "59.0"
+
+
 @dataclass
-class SalesforceSandbox:
-    """The running emulator plus helpers for its admin API and for SDK clients."""
+class SandboxHandle:
+    """A running emulator and a session for its admin API (`/__sandbox/...`); each vendor's handle adds its own."""
 
     endpoint: SandboxEndpoint
     http: requests.Session
@@ -29,6 +31,40 @@ class SalesforceSandbox:
         response = self.http.request(method, f"{self.base_url}/__sandbox/{path}", **kwargs)
         assert response.status_code < 300, response.text
         return response.json() if response.content else None
+
+
+class PinnedCaSession(requests.Session):
+    """A session that always verifies with one CA file, whatever `verify` an SDK passes (stripe-python and
+    razorpay-python pass their bundled CA file on every call)."""
+
+    def __init__(self, ca_bundle: str | None) -> None:
+        super().__init__()
+        self.trust_env = False
+        self.ca_bundle = ca_bundle
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs["verify"] = self.ca_bundle or True
+        return super().request(*args, **kwargs)
+
+
+class LoopbackServer:
+    """A threaded HTTP server on a free loopback port for `handler`, at `url` (ending in `path`)."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], path: str) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@dataclass
+class SalesforceSandbox(SandboxHandle):
+    """The running emulator plus helpers for its admin API and for SDK clients."""
 
     def token(self, grant_type: str = "password", **form: str) -> requests.Response:
         credentials = self.endpoint.credentials
@@ -57,7 +93,7 @@ def error_code(exc: BaseException) -> str:
 Responder = Callable[[bytes], tuple[int, bytes]]
 
 
-class LocalListener:
+class LocalListener(LoopbackServer):
     """A loopback HTTP listener standing in for crmsync's receiver: `respond(body)` decides each answer.
 
     Every request is kept as (headers, body); `answered` is set after each response.
@@ -83,15 +119,7 @@ class LocalListener:
             def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        super().__init__(Handler, path)
 
 
 # Fast and deterministic: tiny backoffs, no Bulk unless a test asks, no lookback unless a test asks.

@@ -14,8 +14,9 @@ from typing import Any
 
 import requests
 import stripe
+from sandbox_support import PinnedCaSession, SandboxHandle
 
-from crmsync.sandbox import SandboxEndpoint, SandboxRunner
+from crmsync.sandbox import SandboxRunner
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "specs" / "stripe" / "spec3.yaml"
 STRIPE_OPTIONS = {
@@ -25,38 +26,14 @@ STRIPE_OPTIONS = {
 }
 
 
-class PinnedCaSession(requests.Session):
-    """A session that always verifies with one CA file, whatever `verify` the SDK passes."""
-
-    def __init__(self, ca_bundle: str | None) -> None:
-        super().__init__()
-        self.trust_env = False
-        self.ca_bundle = ca_bundle
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        kwargs["verify"] = self.ca_bundle or True
-        return super().request(*args, **kwargs)
-
-
 @dataclass
-class StripeSandbox:
-    endpoint: SandboxEndpoint
-    http: requests.Session
+class StripeSandbox(SandboxHandle):
     runner: SandboxRunner
     sessions: list[requests.Session] = field(default_factory=list)  # SDK clients' sessions, closed at the end
 
     @property
-    def base_url(self) -> str:
-        return self.endpoint.base_url
-
-    @property
     def api_key(self) -> str:
         return self.endpoint.credentials["api_key"]
-
-    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, f"{self.base_url}/__sandbox/{path}", **kwargs)
-        assert response.status_code < 300, response.text
-        return response.json() if response.content else None
 
     def raw(self, method: str, path: str, key: str | None = None, **kwargs: Any) -> requests.Response:
         """A hand-made API call, for status codes and headers the SDK hides."""

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 import requests
+from sandbox_support import SandboxHandle
 
 from crmsync.connectors.zoho import ZohoConnector, ZohoSettings
-from crmsync.sandbox import SandboxEndpoint, SandboxRunner
+from crmsync.sandbox import SandboxRunner
 
 ZOHO_OPTIONS = {"concurrency_limit": 10}
 # Fast and deterministic: tiny backoffs, few attempts.
@@ -29,20 +30,8 @@ CONNECTOR_TEST_DEFAULTS: dict[str, Any] = {
 
 
 @dataclass
-class ZohoSandbox:
+class ZohoSandbox(SandboxHandle):
     """The running emulator plus helpers for its admin API and raw API calls."""
-
-    endpoint: SandboxEndpoint
-    http: requests.Session
-
-    @property
-    def base_url(self) -> str:
-        return self.endpoint.base_url
-
-    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, f"{self.base_url}/__sandbox/{path}", **kwargs)
-        assert response.status_code < 300, response.text
-        return response.json() if response.content else None
 
     def seed(self, module: str, count: int, seed: int = 7) -> None:
         self.admin("POST", "seed", json={"object": module, "count": count, "seed": seed})

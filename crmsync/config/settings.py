@@ -53,6 +53,9 @@ class ServerSettings(BaseModel):
 class BackfillSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     window_days: float = Field(default=30.0, gt=0)  # long ranges are sliced into windows this wide
+    # Map and hash the next page in a forked worker process while this one stores the current page (Linux,
+    # two or more cores). Off: everything runs in this process.
+    mapping_worker: bool = True
 
 
 class Settings(BaseModel):

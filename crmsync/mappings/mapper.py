@@ -142,6 +142,10 @@ class ObjectMapper:
         self._custom_names: dict[str, bool] = {}  # source field name -> is it a custom field (a payload repeats them)
         self._out_targets = frozenset(t for rule in out_rules for t in rule.targets)
 
+    def write_back_predicate(self) -> Callable[[str], bool] | None:
+        """What a patch from this mapping carries as `written_back` (None: nothing is ever written back)."""
+        return self.writes_back if self._out or self._custom_out else None
+
     def writes_back(self, target: str) -> bool:
         """True when a write-back to this object carries canonical field `target`."""
         if target in self._out_targets:
@@ -213,7 +217,7 @@ class ObjectMapper:
             cleared=self._cleared(record, values),
             refs=refs,
             deleted=record.deleted,
-            written_back=self.writes_back if self._out or self._custom_out else None,
+            written_back=self.write_back_predicate(),
         )
 
     def _cleared(self, record: SourceRecord, values: dict[str, Any]) -> frozenset[str]:

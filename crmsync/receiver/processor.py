@@ -39,9 +39,16 @@ class InboxProcessor:
         self.batch_size, self.max_attempts, self.retry_seconds = batch_size, max_attempts, retry_seconds
         self.hold = timedelta(seconds=hold_seconds)  # events wait this long before processing (coalescing)
         self.lease = lease.HeldLease(workspace.engine, LEASE_KEY, 60)
+        # The store lease keeps other processes off the inbox; this keeps this process's own callers (the
+        # processor thread and a `wait_until_empty`) from applying the same events twice at once.
+        self._one_batch = threading.Lock()
 
     def process_once(self) -> Counter[str]:
         """Process one batch of due events; returns counts (processed, failed, dead, records...)."""
+        with self._one_batch:
+            return self._process_batch()
+
+    def _process_batch(self) -> Counter[str]:
         counts: Counter[str] = Counter()
         engine = self.workspace.engine
         if not self.lease.keep():

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
 from crmsync.errors import StoreError
-from crmsync.store.types import dumps_json
+from crmsync.store.types import dumps_json, loads_json
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -31,7 +31,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(url: str) -> Engine:
     """An engine for `url` with crmsync's JSON encoding and, on SQLite, its pragmas."""
-    kwargs: dict[str, Any] = {"json_serializer": dumps_json, "future": True}
+    kwargs: dict[str, Any] = {"json_serializer": dumps_json, "json_deserializer": loads_json,
+                              "future": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False}
         if url in ("sqlite://", "sqlite:///:memory:"):

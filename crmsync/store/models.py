@@ -172,7 +172,7 @@ class ChangeLog(SQLModel, table=True):
     canonical_id: str = Field(max_length=32)
     kind: str = Field(max_length=16)  # create | update | delete | merge | resolve
     system: str = Field(max_length=64)
-    run_id: str | None = Field(default=None, max_length=32, index=True)
+    run_id: str | None = Field(default=None, max_length=32)
     changed_at: datetime = _ts(nullable=False)
     changes: dict[str, Any] = _json({})
 

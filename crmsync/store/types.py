@@ -6,11 +6,11 @@ timestamps always timezone-aware UTC, so engine code never branches on the diale
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import DateTime, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -84,10 +84,16 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in a JSON column")
 
 
-# One encoder for every call: json.dumps with options builds a new JSONEncoder each time.
-_ENCODER = json.JSONEncoder(default=json_default, separators=(",", ":"))
+# orjson: the JSON columns (provenance on every entity row, the change log, cursors) are encoded once per written
+# row, and the standard library's encoder was a tenth of ingest time. It writes datetimes as isoformat() does.
+_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 def dumps_json(value: Any) -> str:
-    """Serializer handed to the SQLAlchemy engine for every JSON column."""
-    return _ENCODER.encode(value)
+    """Serializer handed to the SQLAlchemy engine for every JSON column (compact, no spaces)."""
+    return orjson.dumps(value, default=json_default, option=_OPTIONS).decode()
+
+
+def loads_json(text: str | bytes) -> Any:
+    """Deserializer handed to the SQLAlchemy engine for every JSON column."""
+    return orjson.loads(text)

@@ -59,22 +59,16 @@ class CanonicalPatch:
     deleted: bool = False
     # Which canonical fields a write-back to this source object carries (None: it is never written back).
     written_back: Callable[[str], bool] | None = None
+    # The content hash, once taken (a MappingWorker takes it in its own process).
+    seen_hash: str | None = None
 
     def content_hash(self) -> str:
         """Hash of what the source asserted: equal hashes mean nothing new (or our own echo).
 
-        repr of sorted items is deterministic for the value types mappings produce (str, int, Decimal, date,
-        datetime, bool, lists of those) and several times cheaper than JSON on the hot path.
+        The source time is part of it: a source asserting the same values again later is news (it is newer
+        than what another system said meanwhile), while a re-read or a redelivery is not. See `hash_text`.
         """
-        # The source time is part of it: a source asserting the same values again later is news (it is newer
-        # than what another system said meanwhile), while a re-read or a redelivery is not.
-        if self.cleared or self.refs:
-            text = repr((sorted(self.values.items()), sorted(self.cleared),
-                         sorted((k, r.object, r.external_id) for k, r in self.refs.items()), self.deleted,
-                         self.source_ts))
-        else:  # the same text, without building the empty parts
-            text = f"({sorted(self.values.items())!r}, [], [], {self.deleted!r}, {self.source_ts!r})"
-        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        return hashlib.blake2b(hash_text(self).encode(), digest_size=16).hexdigest()
 
     def echo_hash(self) -> str | None:
         """Hash of only the fields a write-back carries: what we pushed, read back, hashes the same."""
@@ -92,3 +86,26 @@ class CanonicalPatch:
             self.values = {k: v for k, v in self.values.items() if not keep(k)}
             self.cleared = frozenset(k for k in self.cleared if not keep(k))
             self.refs = {k: r for k, r in self.refs.items() if not keep(k)}
+
+
+HASH_VERSION = "2"
+_ITEM, _KEY = "\x1e", "\x1f"  # control characters no mapped key or usual value holds
+
+
+def hash_text(patch: CanonicalPatch) -> str:
+    """The text a content hash is taken of; stored hashes are compared with new ones, so it must not drift.
+
+    Items are `key US tag value` joined by RS, in key order, where a string value is written as it is (tag `s`)
+    and anything else as its repr (tag `r`): repr of a whole sorted item list cost three times this on the
+    ingest hot path. When a key or a string holds a separator the cheap form could be ambiguous, so the record
+    falls back to the repr form (its own prefix, so the two forms never produce the same text).
+    """
+    items = sorted(patch.values.items())
+    parts = [f"{key}{_KEY}s{value}" if type(value) is str else f"{key}{_KEY}r{value!r}" for key, value in items]
+    body = _ITEM.join(parts)
+    if parts and (body.count(_ITEM) != len(parts) - 1 or body.count(_KEY) != len(parts)):
+        body = "repr" + repr(items)
+    tail = ""
+    if patch.cleared or patch.refs:
+        tail = repr((sorted(patch.cleared), sorted((k, r.object, r.external_id) for k, r in patch.refs.items())))
+    return f"{HASH_VERSION}{_ITEM}{body}{_ITEM}{tail}{_ITEM}{patch.deleted:d}{_ITEM}{patch.source_ts.isoformat()}"

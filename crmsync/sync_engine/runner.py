@@ -24,8 +24,10 @@ from crmsync.errors import CrmsyncError, NotFoundError
 from crmsync.store.models import Checkpoint, SyncRun
 from crmsync.sync_engine import lease
 from crmsync.sync_engine.identity import new_id
-from crmsync.sync_engine.ingest import CheckpointUpdate, PageResult, save_checkpoint
+from crmsync.sync_engine.ingest import CheckpointUpdate, Ingestor, PageResult, save_checkpoint
 from crmsync.sync_engine.prefetch import prefetched
+from crmsync.sync_engine.prepare import InlinePreparer, MappingWorker, page_preparer
+from crmsync.sync_engine.records import SourceRecord
 from crmsync.sync_engine.workspace import Workspace
 
 log = logging.getLogger("crmsync.runner")
@@ -141,33 +143,43 @@ class SyncRunner:
                  until: datetime | None = None, resume: bool = False, dry_run: bool = False) -> RunSummary:
         streams = self.streams(only)
         summary = RunSummary(new_id(), self.connection, "backfill")
-        width = timedelta(days=self.workspace.settings.backfill.window_days)
+        use_worker = self.workspace.settings.backfill.mapping_worker
         with self._run(summary, dry_run):
             connector = self.workspace.connector(self.connection)
             ingestor = self.workspace.ingestor(self.connection, summary.run_id)
-            for stream in streams:
-                state = self._backfill_state(stream, since, until, resume)
-                if state is None:
-                    continue
-                span = BackfillRange(_parse(state["since"]), _parse(state["until"]))
-                estimate = self._estimate(connector, stream, _parse(state["window_start"]), span.until) \
-                    if self.observer.wants_estimate else None
-                self.observer.stream_started(stream, estimate)
-                cursor = state.get("cursor")
-                for start, end in span.windows(_parse(state["window_start"]), width):
-                    for page in prefetched(connector.read(stream, cursor, since=start, until=end)):
-                        state = {**state, "window_start": _iso(start), "cursor": dict(page.cursor)}
-                        update = CheckpointUpdate(self.connection, BACKFILL_PREFIX + stream, state)
-                        result = ingestor.ingest_page(page.records, summary.run_id, update, dry_run)
-                        self._stored(summary, stream, result)
-                        if self.stop.is_set():
-                            return summary
-                    cursor = None
-                    state = {**state, "window_start": _iso(end or datetime.now(UTC)), "cursor": None}
-                    if not dry_run:
-                        self._save(BACKFILL_PREFIX + stream, state, summary.run_id)
+            with page_preparer(ingestor.mappings, use_worker) as preparer:
+                return self._backfill_streams(summary, streams, since, until, resume, dry_run, connector,
+                                              ingestor, preparer)
+
+    def _backfill_streams(self, summary: RunSummary, streams: Sequence[str], since: datetime | None,
+                          until: datetime | None, resume: bool, dry_run: bool, connector: Any,
+                          ingestor: Ingestor, preparer: MappingWorker | InlinePreparer) -> RunSummary:
+        """The streams of one backfill run, each page prepared (mapped, hashed) by `preparer` ahead of it."""
+        width = timedelta(days=self.workspace.settings.backfill.window_days)
+        for stream in streams:
+            state = self._backfill_state(stream, since, until, resume)
+            if state is None:
+                continue
+            span = BackfillRange(_parse(state["since"]), _parse(state["until"]))
+            estimate = self._estimate(connector, stream, _parse(state["window_start"]), span.until) \
+                if self.observer.wants_estimate else None
+            self.observer.stream_started(stream, estimate)
+            cursor = state.get("cursor")
+            for start, end in span.windows(_parse(state["window_start"]), width):
+                pages = prefetched(connector.read(stream, cursor, since=start, until=end))
+                for page, prepared in preparer.ahead(pages, _records_of):
+                    state = {**state, "window_start": _iso(start), "cursor": dict(page.cursor)}
+                    update = CheckpointUpdate(self.connection, BACKFILL_PREFIX + stream, state)
+                    result = ingestor.ingest_prepared(page.records, prepared, summary.run_id, update, dry_run)
+                    self._stored(summary, stream, result)
+                    if self.stop.is_set():
+                        return summary
+                cursor = None
+                state = {**state, "window_start": _iso(end or datetime.now(UTC)), "cursor": None}
                 if not dry_run:
-                    self._save(BACKFILL_PREFIX + stream, {**state, "done": True}, summary.run_id)
+                    self._save(BACKFILL_PREFIX + stream, state, summary.run_id)
+            if not dry_run:
+                self._save(BACKFILL_PREFIX + stream, {**state, "done": True}, summary.run_id)
         return summary
 
     def _backfill_state(self, stream: str, since: datetime | None, until: datetime | None,
@@ -267,6 +279,10 @@ class _RunRecord:
         if summary.status != "ok":
             log.warning("%s %s run %s ended %s%s", self.runner.connection, summary.kind, summary.run_id,
                         summary.status, f": {summary.error}" if summary.error else "")
+
+
+def _records_of(page: Any) -> Sequence[SourceRecord]:
+    return page.records  # type: ignore[no-any-return]
 
 
 def _iso(moment: datetime | None) -> str | None:

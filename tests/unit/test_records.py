@@ -17,10 +17,16 @@ T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
 def reference_hash(patch: CanonicalPatch) -> str:
-    # The source time is part of the formula (a later re-assertion is news); see CanonicalPatch.content_hash.
-    body = (sorted(patch.values.items()), sorted(patch.cleared),
-            sorted((k, r.object, r.external_id) for k, r in patch.refs.items()), patch.deleted, patch.source_ts)
-    return hashlib.blake2b(repr(body).encode(), digest_size=16).hexdigest()
+    # Written out longhand; see records.hash_text. The source time is part of it (a later re-assertion is news).
+    items = sorted(patch.values.items())
+    body = "\x1e".join(k + "\x1f" + ("s" + v if isinstance(v, str) else "r" + repr(v)) for k, v in items)
+    if any(sep in k or (isinstance(v, str) and sep in v) for k, v in items for sep in "\x1e\x1f"):
+        body = "repr" + repr(items)
+    tail = ""
+    if patch.cleared or patch.refs:
+        tail = repr((sorted(patch.cleared), sorted((k, r.object, r.external_id) for k, r in patch.refs.items())))
+    text = "\x1e".join(["2", body, tail, "1" if patch.deleted else "0", patch.source_ts.isoformat()])
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 @pytest.mark.parametrize("extra", [
@@ -35,9 +41,25 @@ def test_content_hash_is_the_stored_formula(extra):
     assert patch.content_hash() == reference_hash(patch)
 
 
+@pytest.mark.parametrize("values", [
+    {}, {"title": "a\x1fb"}, {"title": "a\x1eb"}, {"custom.a\x1fb": "x"}, {"a": "x\x1eb\x1fsy"},
+])
+def test_separators_inside_values_fall_back_to_the_unambiguous_form(values):
+    patch = CanonicalPatch("lead", "salesforce", "Lead", "00Q1", T0, values)
+    assert patch.content_hash() == reference_hash(patch)
+
+
+def test_values_that_print_alike_hash_apart():
+    def digest(values):
+        return CanonicalPatch("lead", "salesforce", "Lead", "00Q1", T0, values).content_hash()
+
+    assert len({digest({"n": "3"}), digest({"n": 3}), digest({"n": "r3"}), digest({"n": ["3"]})}) == 4
+    assert digest({"a": "x\x1eb\x1fsy"}) != digest({"a": "x", "b": "y"})
+
+
 def test_content_hash_of_a_known_patch_never_changes():
     patch = CanonicalPatch("lead", "salesforce", "Lead", "00Q1", T0, {"email": "a@x.io", "last_name": "A"})
-    assert patch.content_hash() == "f7619ff54613728e855b3ffb0b961d23"  # the formula with the source time
+    assert patch.content_hash() == "c36242b008e8a578c7af541857d2d72b"  # the stored formula (records.HASH_VERSION 2)
 
 
 def test_iso_utc_is_fixed_width_utc_text():

@@ -46,10 +46,11 @@ def test_giving_up_by_attempts_or_by_age_and_dropping_what_has_no_target() -> No
         return None if note.name == "orphan" else httpx.Response(500)
 
     by_attempts = DeliveryWorker("test-attempts", send, Backoff(0.001, 0.002, max_attempts=3))
-    now = time.monotonic()
-    by_age = DeliveryWorker("test-age", send, Backoff(0.05, 0.05, give_up_after_seconds=0.12))
+    # A give-up age of zero: the first retry would already come too late, whatever the machine's load.
+    by_age = DeliveryWorker("test-age", send, Backoff(0.001, 0.001, give_up_after_seconds=0.0))
     try:
         by_attempts.enqueue([Note("failing"), Note("orphan")])
+        now = time.monotonic()
         by_age.enqueue([Note("failing", first_attempt=now, next_attempt=now)])
         run_until_settled(by_attempts)
         run_until_settled(by_age)
@@ -57,10 +58,22 @@ def test_giving_up_by_attempts_or_by_age_and_dropping_what_has_no_target() -> No
         assert (failing.dropped, failing.delivered, failing.attempts) == (True, False, 3)
         assert (orphan.dropped, orphan.attempts, orphan.history) == (True, 1, [])
         [aged] = by_age.deliveries
-        assert aged.dropped and 2 <= aged.attempts <= 3  # the next try would come after the give-up age
+        assert (aged.dropped, aged.attempts, aged.history) == (True, 1, [500])
     finally:
         by_attempts.close()
         by_age.close()
+
+
+def test_giving_up_by_age_counts_from_the_first_attempt() -> None:
+    backoff = Backoff(1.0, 1.0, give_up_after_seconds=2.5)
+    note = Note("x", first_attempt=100.0)
+    outcomes = []
+    for attempts, now in ((1, 100.0), (2, 101.0), (3, 102.0)):
+        note.attempts = attempts
+        backoff.after_failure(note, now)
+        outcomes.append((note.next_attempt, note.dropped))
+    # The third retry would come 3 s after the first attempt, past the 2.5 s age.
+    assert outcomes == [(101.0, False), (102.0, False), (103.0, True)]
 
 
 def test_doubling_delays_are_capped() -> None:
