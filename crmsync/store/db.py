@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
 from crmsync.errors import StoreError
+from crmsync.store import wal
 from crmsync.store.types import dumps_json, loads_json
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -40,6 +41,7 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        wal.install(engine)
     return engine
 
 

@@ -100,7 +100,7 @@ class InlinePreparer:
             yield page, prepare_page(self.mappings, records_of(page))
 
 
-def page_preparer(mappings: MappingSet, use_worker: bool) -> MappingWorker | InlinePreparer:
+def page_preparer(mappings: MappingSet, use_worker: bool) -> PagePreparer:
     """A MappingWorker when asked for and possible here, else preparing in this process."""
     return MappingWorker(mappings) if use_worker and worker_available() else InlinePreparer(mappings)
 
@@ -176,3 +176,6 @@ class MappingWorker:
             close = getattr(pages, "close", None)
             if close is not None:
                 close()
+
+
+PagePreparer = MappingWorker | InlinePreparer  # what prepares a backfill's pages: both have `ahead`

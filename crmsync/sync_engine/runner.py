@@ -23,10 +23,11 @@ from crmsync.connectors.base import ConnectorError, QuotaExhausted
 from crmsync.errors import CrmsyncError, NotFoundError
 from crmsync.store.models import Checkpoint, SyncRun
 from crmsync.sync_engine import lease
+from crmsync.sync_engine.bulk_mode import bulk_write_mode
 from crmsync.sync_engine.identity import new_id
 from crmsync.sync_engine.ingest import CheckpointUpdate, Ingestor, PageResult, save_checkpoint
 from crmsync.sync_engine.prefetch import prefetched
-from crmsync.sync_engine.prepare import InlinePreparer, MappingWorker, page_preparer
+from crmsync.sync_engine.prepare import PagePreparer
 from crmsync.sync_engine.records import SourceRecord
 from crmsync.sync_engine.workspace import Workspace
 
@@ -147,13 +148,13 @@ class SyncRunner:
         with self._run(summary, dry_run):
             connector = self.workspace.connector(self.connection)
             ingestor = self.workspace.ingestor(self.connection, summary.run_id)
-            with page_preparer(ingestor.mappings, use_worker) as preparer:
+            with bulk_write_mode(self.workspace.engine, ingestor.mappings, use_worker) as preparer:
                 return self._backfill_streams(summary, streams, since, until, resume, dry_run, connector,
                                               ingestor, preparer)
 
     def _backfill_streams(self, summary: RunSummary, streams: Sequence[str], since: datetime | None,
                           until: datetime | None, resume: bool, dry_run: bool, connector: Any,
-                          ingestor: Ingestor, preparer: MappingWorker | InlinePreparer) -> RunSummary:
+                          ingestor: Ingestor, preparer: PagePreparer) -> RunSummary:
         """The streams of one backfill run, each page prepared (mapped, hashed) by `preparer` ahead of it."""
         width = timedelta(days=self.workspace.settings.backfill.window_days)
         for stream in streams:

@@ -231,8 +231,10 @@ class SalesforceClient:
     def sf(self) -> Salesforce:
         if self._sf is None:
             identity = self.http.identity or self.http.login()
+            # object_pairs_hook=None: plain dicts from json's C decoder. The SDK's default, OrderedDict, sends every
+            # JSON object through a Python call, and decoding was the largest cost of reading a page.
             self._sf = Salesforce(instance_url=identity.instance_url, session_id=self.http.access_token,
-                                  version=self.settings.api_version, session=self.http)
+                                  version=self.settings.api_version, session=self.http, object_pairs_hook=None)
         return self._sf
 
     @property
