@@ -7,7 +7,6 @@ connectors, which the emulator fires at a loopback `WebListener` standing in for
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,10 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from sandbox_support import LoopbackServer, SandboxHandle
+from sandbox_support import LoopbackServer, SandboxHandle, running_emulator
 
 from crmsync.connectors.five9 import Five9Connector, Five9Settings
-from crmsync.sandbox import SandboxRunner
 
 TIME_ZONE = "America/Los_Angeles"
 SECRET = "s3cr3t-web-connector-token"
@@ -95,13 +93,8 @@ class Five9Sandbox(SandboxHandle):
 
 @pytest.fixture(scope="session")
 def five9_emulator() -> Iterator[Five9Sandbox]:
-    with SandboxRunner(["five9"], options={"five9": {"time_zone": TIME_ZONE}}) as runner:
-        http = runner.endpoints["five9"].requests_session()
-        try:
-            yield Five9Sandbox(runner.endpoints["five9"], http)
-        finally:
-            http.close()
-            gc.collect()  # responses pinned by tracebacks keep sockets open past the emulator's shutdown
+    with running_emulator("five9", {"time_zone": TIME_ZONE}) as (runner, http):
+        yield Five9Sandbox(runner.endpoints["five9"], http)
 
 
 @pytest.fixture

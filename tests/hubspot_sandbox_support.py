@@ -6,7 +6,6 @@ Import the fixtures into a test module: `from hubspot_sandbox_support import hub
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import hubspot
 import pytest
 import requests
-from sandbox_support import SandboxHandle
+from sandbox_support import SandboxHandle, running_emulator
 
 from crmsync.sandbox import SandboxRunner
 
@@ -86,13 +85,8 @@ class HubSpotPortalAdmin(SandboxHandle):
 
 @pytest.fixture(scope="module")
 def hubspot_emulator() -> Iterator[HubSpotPortalAdmin]:
-    with SandboxRunner(["hubspot"], options={"hubspot": EMULATOR_OPTIONS}) as runner:
-        http = runner.endpoints["hubspot"].requests_session()
-        try:
-            yield HubSpotPortalAdmin(runner.endpoints["hubspot"], http, runner)
-        finally:
-            http.close()
-            gc.collect()  # SDK responses pinned by tracebacks keep sockets open past the emulator's shutdown
+    with running_emulator("hubspot", EMULATOR_OPTIONS) as (runner, http):
+        yield HubSpotPortalAdmin(runner.endpoints["hubspot"], http, runner)
 
 
 @pytest.fixture

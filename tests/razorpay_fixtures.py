@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import razorpay
 from razorpay_sandbox_support import RAZORPAY_OPTIONS, RazorpaySandbox, settings_for
+from sandbox_support import running_emulator
 
 from crmsync.connectors.razorpay import RazorpayConnector
-from crmsync.sandbox import SandboxRunner
 
 
 @pytest.fixture(scope="session")
 def razorpay_emulator() -> Iterator[RazorpaySandbox]:
-    with SandboxRunner(["razorpay"], options={"razorpay": RAZORPAY_OPTIONS}) as runner:
-        http = runner.endpoints["razorpay"].requests_session()
-        try:
-            yield RazorpaySandbox(runner.endpoints["razorpay"], http)
-        finally:
-            http.close()
-            gc.collect()
+    with running_emulator("razorpay", RAZORPAY_OPTIONS) as (runner, http):
+        yield RazorpaySandbox(runner.endpoints["razorpay"], http)
 
 
 @pytest.fixture

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -11,9 +13,24 @@ from typing import Any
 import requests
 
 from crmsync.connectors.salesforce import SalesforceSettings
-from crmsync.sandbox import SandboxEndpoint
+from crmsync.sandbox import SandboxEndpoint, SandboxRunner
 
 API_VERSION = "59.0"
+
+
+@contextmanager
+def running_emulator(vendor: str, options: Mapping[str, Any] | None = None
+                     ) -> Iterator[tuple[SandboxRunner, requests.Session]]:
+    """One vendor's emulator for a fixture's scope, with a session for it. At the end the session is closed and
+    garbage collected: responses kept alive by exception tracebacks pin client sockets open, and the emulator's
+    graceful shutdown waits for every client to go."""
+    with SandboxRunner([vendor], options={vendor: dict(options or {})}) as runner:
+        http = runner.endpoints[vendor].requests_session()
+        try:
+            yield runner, http
+        finally:
+            http.close()
+            gc.collect()
 
 
 @dataclass

@@ -6,28 +6,24 @@ one parsed copy of Stripe's OpenAPI spec.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterator
 
 import pytest
 import requests
 import stripe
+from sandbox_support import running_emulator
 from stripe_sandbox_support import SPEC_PATH, STRIPE_OPTIONS, StripeSandbox, load_spec_validator
-
-from crmsync.sandbox import SandboxRunner
 
 
 @pytest.fixture(scope="session")
 def stripe_emulator() -> Iterator[StripeSandbox]:
-    with SandboxRunner(["stripe"], options={"stripe": STRIPE_OPTIONS}) as runner:
-        http = runner.endpoints["stripe"].requests_session()
+    with running_emulator("stripe", STRIPE_OPTIONS) as (runner, http):
+        sandbox = StripeSandbox(runner.endpoints["stripe"], http, runner)
         try:
-            sandbox = StripeSandbox(runner.endpoints["stripe"], http, runner)
             yield sandbox
         finally:
-            for session in [http, *sandbox.sessions]:
+            for session in sandbox.sessions:
                 session.close()
-            gc.collect()
 
 
 @pytest.fixture

@@ -7,17 +7,15 @@ the connector's own client (a thin `requests` client; see crmsync/connectors/zoh
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import requests
-from sandbox_support import SandboxHandle
+from sandbox_support import SandboxHandle, running_emulator
 
 from crmsync.connectors.zoho import ZohoConnector, ZohoSettings
-from crmsync.sandbox import SandboxRunner
 
 ZOHO_OPTIONS = {"concurrency_limit": 10}
 # Fast and deterministic: tiny backoffs, few attempts.
@@ -74,13 +72,8 @@ class ZohoSandbox(SandboxHandle):
 
 @pytest.fixture(scope="session")
 def zoho_emulator() -> Iterator[ZohoSandbox]:
-    with SandboxRunner(["zoho"], options={"zoho": ZOHO_OPTIONS}) as runner:
-        http = runner.endpoints["zoho"].requests_session()
-        try:
-            yield ZohoSandbox(runner.endpoints["zoho"], http)
-        finally:
-            http.close()
-            gc.collect()  # responses pinned by tracebacks keep sockets open past the emulator's shutdown
+    with running_emulator("zoho", ZOHO_OPTIONS) as (runner, http):
+        yield ZohoSandbox(runner.endpoints["zoho"], http)
 
 
 @pytest.fixture

@@ -3,15 +3,14 @@ factory of connectors logged in to it (closed after the test)."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from salesforce_connector_support import SalesforceOrgAdmin, settings_for
+from sandbox_support import running_emulator
 
 from crmsync.connectors.salesforce import SalesforceConnector
-from crmsync.sandbox import SandboxRunner
 
 EMULATOR_OPTIONS = {
     "outbound_retry_initial_seconds": 0.05,
@@ -22,13 +21,8 @@ EMULATOR_OPTIONS = {
 
 @pytest.fixture(scope="session")
 def salesforce_emulator() -> Iterator[SalesforceOrgAdmin]:
-    with SandboxRunner(["salesforce"], options={"salesforce": EMULATOR_OPTIONS}) as runner:
-        http = runner.endpoints["salesforce"].requests_session()
-        try:
-            yield SalesforceOrgAdmin(runner.endpoints["salesforce"], http)
-        finally:
-            http.close()
-            gc.collect()  # responses pinned by tracebacks keep sockets open past the emulator's shutdown
+    with running_emulator("salesforce", EMULATOR_OPTIONS) as (runner, http):
+        yield SalesforceOrgAdmin(runner.endpoints["salesforce"], http)
 
 
 @pytest.fixture

@@ -6,15 +6,12 @@ endpoint with `requests`, then `Salesforce(instance_url=..., session_id=..., ses
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterator
 
 import pytest
 import requests
-from sandbox_support import API_VERSION, SalesforceSandbox
+from sandbox_support import API_VERSION, SalesforceSandbox, running_emulator
 from simple_salesforce import Salesforce
-
-from crmsync.sandbox import SandboxRunner
 
 SALESFORCE_OPTIONS = {
     "outbound_retry_initial_seconds": 0.05,
@@ -26,16 +23,8 @@ SALESFORCE_OPTIONS = {
 @pytest.fixture(scope="session")
 def salesforce_sandbox() -> Iterator[SalesforceSandbox]:
     """The Salesforce emulator on a free loopback port with a throw-away CA, for the whole test session."""
-    with SandboxRunner(["salesforce"], options={"salesforce": SALESFORCE_OPTIONS}) as runner:
-        endpoint = runner.endpoints["salesforce"]
-        http = endpoint.requests_session()
-        try:
-            yield SalesforceSandbox(endpoint, http)
-        finally:
-            http.close()
-            # Responses kept alive by exception tracebacks pin client sockets open; collect them so the
-            # emulator's graceful shutdown sees every client gone.
-            gc.collect()
+    with running_emulator("salesforce", SALESFORCE_OPTIONS) as (runner, http):
+        yield SalesforceSandbox(runner.endpoints["salesforce"], http)
 
 
 @pytest.fixture
