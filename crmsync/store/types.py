@@ -43,9 +43,11 @@ class UtcDateTime(TypeDecorator[datetime]):
         # SQLite keeps the text SQLAlchemy's DATETIME writes, "YYYY-MM-DD HH:MM:SS.ffffff" (here in UTC):
         # isoformat builds the same text in one call (it leaves out a zero microsecond part, added back).
         def process(value: datetime | None) -> str | None:
-            naive = bind_param(value, dialect)
-            if naive is None:
+            if value is None:
                 return None
+            # Most values are UTC already (parsed from sources, the page's clock): no conversion to make.
+            naive = value.replace(tzinfo=None) if value.tzinfo is UTC else bind_param(value, dialect)
+            assert naive is not None
             text = naive.isoformat(" ")
             return text if naive.microsecond else text + ".000000"
 

@@ -115,7 +115,9 @@ def resolve_unlinked(
     existing: dict[str, dict[Any, list[str]]] = {}
     remaining = patches
     for key in match_keys:
-        values = list({p.values[key] for p in remaining if p.values.get(key) is not None})
+        wanted = {p.values.get(key) for p in remaining}
+        wanted.discard(None)
+        values = list(wanted)
         found: dict[Any, list[str]] = defaultdict(list)
         for record_id, value in select_in(conn, table, ("id", key), key, values, null=("merged_into", "deleted_at")):
             found[value].append(record_id)

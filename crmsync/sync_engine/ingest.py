@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, and_, select
@@ -48,6 +49,7 @@ RefKey = tuple[str, str, str]
 REF_UPDATE_COLUMNS = ["seen_hash", "source_modified_at", "seen_at", "deleted_at"]
 REF_INSERT_COLUMNS = ["system", "object", "external_id", "entity", "canonical_id", *REF_UPDATE_COLUMNS]
 LOG_COLUMNS = ["entity", "canonical_id", "kind", "system", "run_id", "changed_at", "changes"]
+_log_row = itemgetter(*LOG_COLUMNS)  # a change dict -> its change-log row, in LOG_COLUMNS order
 
 
 @dataclass(slots=True)
@@ -210,13 +212,16 @@ class _PageApplier:
         self.first_change = len(result.changes)  # this entity's change-log rows are result.changes[first_change:]
 
     def apply(self, patches: Sequence[CanonicalPatch]) -> None:
-        refs = load_refs(self.conn, [(p.system, p.object, p.external_id) for p in patches])
-        # Patches to apply and their hashes side by side: no per-record tuple holding a patch for the whole page.
+        keys: list[RefKey] = [(p.system, p.object, p.external_id) for p in patches]
+        refs = load_refs(self.conn, keys)
+        # Patches to apply, their ref keys and hashes side by side: no per-record tuple holding a patch for the
+        # whole page.
         todo: list[CanonicalPatch] = []
+        todo_keys: list[RefKey] = []
         hashes: list[str] = []
-        for patch in patches:
+        for patch, key in zip(patches, keys, strict=True):
             content_hash = patch.seen_hash or patch.content_hash()
-            ref = refs.get((patch.system, patch.object, patch.external_id))
+            ref = refs.get(key)
             # Same content as last seen, or as what we pushed there ourselves (an echo): nothing to do.
             if ref and ref.deleted == patch.deleted and content_hash in (ref.seen_hash, ref.pushed_hash):
                 self.result.counts["unchanged"] += 1
@@ -225,10 +230,10 @@ class _PageApplier:
                 # What we pushed came back, plus fields we never write (owner ...): only those are news.
                 patch.without_written_back()
             todo.append(patch)
+            todo_keys.append(key)
             hashes.append(content_hash)
         unlinked: dict[RefKey, CanonicalPatch] = {}
-        for patch in todo:
-            key = (patch.system, patch.object, patch.external_id)
+        for patch, key in zip(todo, todo_keys, strict=True):
             if key not in refs and not patch.deleted:
                 unlinked.setdefault(key, patch)
         stored_links: Links = {}
@@ -243,13 +248,11 @@ class _PageApplier:
         # Links of matched records were read during identity resolution; read only the others'.
         linked = {cid: stored_links[cid] for cid in existing if cid in stored_links}
         linked.update(linked_sources(self.conn, self.entity, [cid for cid in existing if cid not in stored_links]))
-        for patch, content_hash in zip(todo, hashes, strict=True):
-            key = (patch.system, patch.object, patch.external_id)
+        for patch, key, content_hash in zip(todo, todo_keys, hashes, strict=True):
             self._apply_one(patch, key, content_hash, refs.get(key), resolutions.get(key), states, linked)
         write_states(self.conn, self.entity, states, self.now)
         self._write_refs()
-        insert_rows(self.conn, CHANGE_LOG, LOG_COLUMNS,
-                    [[row[c] for c in LOG_COLUMNS] for row in self.result.changes[self.first_change:]])
+        insert_rows(self.conn, CHANGE_LOG, LOG_COLUMNS, list(map(_log_row, self.result.changes[self.first_change:])))
         self._write_conflicts()
 
     def _apply_one(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,

@@ -31,6 +31,14 @@ def iso_utc(ts: datetime) -> str:
     return ts.isoformat() if ts.microsecond else ts.isoformat()[:-6] + ".000000+00:00"
 
 
+def source_time(patch: CanonicalPatch) -> str:
+    """The patch's source time as provenance keeps it, taken once per patch (prepare_page takes it ahead)."""
+    iso = patch.source_iso
+    if iso is None:
+        iso = patch.source_iso = iso_utc(patch.source_ts)
+    return iso
+
+
 def value_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=json_default, separators=(",", ":"))
 
@@ -129,7 +137,7 @@ def new_record(entity: str, patch: CanonicalPatch, policy: CompiledPolicy,
     for name in policy.union_fields(entity, tuple(values)):
         value = values[name]
         values[name] = sorted({*(value if isinstance(value, list) else [value])})
-    return values, (patch.system, iso_utc(patch.source_ts), run_id)
+    return values, (patch.system, source_time(patch), run_id)
 
 
 def merge_patch(
@@ -150,7 +158,7 @@ def merge_patch(
             outcome.provenance = {name: shared for name in new_values}
             outcome.changes = {name: [None, value] for name, value in new_values.items()}
             return outcome
-    ts = iso_utc(patch.source_ts)
+    ts = source_time(patch)
     system = patch.system
     new_prov: Provenance = [system, ts, run_id]  # shared by the fields this patch sets; never changed in place
     incoming: list[tuple[str, Any]] = list(patch.values.items())

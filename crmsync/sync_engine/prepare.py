@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from crmsync.errors import MappingError
 from crmsync.mappings.loader import MappingSet
+from crmsync.sync_engine.merge import source_time
 from crmsync.sync_engine.records import CanonicalPatch, RefValue, SourceRecord
 
 T = TypeVar("T")
@@ -46,13 +47,15 @@ def prepare_page(mappings: MappingSet, records: Sequence[SourceRecord]) -> Prepa
             failures.append((index, str(exc)))
             continue
         patch.seen_hash = patch.content_hash()
+        source_time(patch)  # taken here, where a MappingWorker does it off the applying process
         patches.append(patch)
     return PreparedPage(patches, failures)
 
 
 # -- the worker process ----------------------------------------------------------------------------------
 RecordTuple = tuple[Any, ...]  # SourceRecord's fields in order
-PatchTuple = tuple[Any, ...]  # index of its record, then CanonicalPatch's fields up to `deleted`, then its hash
+# index of its record, then CanonicalPatch's fields up to `deleted`, then its hash and source time text
+PatchTuple = tuple[Any, ...]
 
 _worker_mappings: MappingSet | None = None
 
@@ -72,7 +75,7 @@ def _prepare_in_worker(records: list[RecordTuple]) -> tuple[list[PatchTuple], li
     patches = [
         (index, p.entity, p.system, p.object, p.external_id, p.source_ts, p.values, p.cleared,
          {name: (ref.object, ref.external_id) for name, ref in p.refs.items()} if p.refs else None, p.deleted,
-         p.seen_hash)
+         p.seen_hash, p.source_iso)
         for index, p in zip(indexes, prepared.patches, strict=True)]
     return patches, prepared.failures
 
@@ -144,7 +147,7 @@ class MappingWorker:
             return prepare_page(self.mappings, records)
         patches = []
         predicates: dict[tuple[str, str], Callable[[str], bool] | None] = {}
-        for index, entity, system, obj, external_id, ts, values, cleared, refs, deleted, seen_hash in rows:
+        for index, entity, system, obj, external_id, ts, values, cleared, refs, deleted, seen_hash, iso in rows:
             record = records[index]
             key = (record.system, record.object)
             if key not in predicates:
@@ -152,7 +155,7 @@ class MappingWorker:
             patch = CanonicalPatch(entity, system, obj, external_id, ts, values, cleared,
                                    {n: RefValue(*ref) for n, ref in refs.items()} if refs else {}, deleted,
                                    predicates[key])
-            patch.seen_hash = seen_hash
+            patch.seen_hash, patch.source_iso = seen_hash, iso
             patches.append(patch)
         return PreparedPage(patches, failures)
 

@@ -61,6 +61,8 @@ class CanonicalPatch:
     written_back: Callable[[str], bool] | None = None
     # The content hash, once taken (a MappingWorker takes it in its own process).
     seen_hash: str | None = None
+    # `source_ts` as provenance writes it (fixed-width ISO UTC), once taken: see `merge.source_time`.
+    source_iso: str | None = None
 
     def content_hash(self) -> str:
         """Hash of what the source asserted: equal hashes mean nothing new (or our own echo).

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from crmsync.sync_engine.ingest import collector_paused
+from crmsync.sync_engine.merge import iso_utc
 from crmsync.sync_engine.prepare import InlinePreparer, MappingWorker, prepare_page, worker_available
 from crmsync.sync_engine.records import SourceRecord
 
@@ -33,7 +34,7 @@ def page(start: int) -> list[SourceRecord]:
 
 def described(prepared, records):
     return ([(p.entity, p.system, p.object, p.external_id, p.source_ts, p.values, p.cleared, p.refs, p.deleted,
-              p.seen_hash, p.content_hash(), p.echo_hash()) for p in prepared.patches],
+              p.seen_hash, p.content_hash(), p.echo_hash(), p.source_iso) for p in prepared.patches],
             [(records[index].external_id, error) for index, error in prepared.failures])
 
 
@@ -47,8 +48,9 @@ def test_the_worker_prepares_what_this_process_prepares(mappings):
         assert described(prepared, records) == described(prepare_page(mappings, records), records)
     patches, failures = described(from_worker[0][1], pages[0])
     assert [external_id for external_id, _ in failures] == ["00QX"] and "Phone" in failures[0][1]
-    # (entity, system, object, external_id, source_ts, values, cleared, refs, deleted, seen, content, echo)
+    # (entity, system, object, external_id, source_ts, values, cleared, refs, deleted, seen, content, echo, iso)
     assert all(p[9] == p[10] for p in patches)  # the hash taken in the worker is the patch's content hash
+    assert all(p[12] == iso_utc(p[4]) for p in patches)  # and the source time as provenance writes it
     assert any(p[7] for p in patches) and any(p[6] for p in patches) and any(p[8] for p in patches)
     assert all(p[11] is not None for p in patches if p[1] == "org-a")  # the write-back predicate is re-attached
 
