@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from sandbox_support import LoopbackServer, SandboxHandle, running_emulator
+from sandbox_support import LoopbackServer, SandboxHandle, closing_all, running_emulator
 
 from crmsync.connectors.five9 import Five9Connector, Five9Settings
 
@@ -123,13 +123,8 @@ def five9_settings(sandbox: Five9Sandbox, **overrides: Any) -> Five9Settings:
 
 @pytest.fixture
 def make_five9_connector(five9: Five9Sandbox) -> Iterator[Callable[..., Five9Connector]]:
-    connectors: list[Five9Connector] = []
-
     def make(name: str = "five9-test", **overrides: Any) -> Five9Connector:
-        connector = Five9Connector(five9_settings(five9, **overrides), name=name)
-        connectors.append(connector)
-        return connector
+        return Five9Connector(five9_settings(five9, **overrides), name=name)
 
-    yield make
-    for connector in connectors:
-        connector.close()
+    with closing_all(make) as tracked:
+        yield tracked

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import razorpay
 from razorpay_sandbox_support import RAZORPAY_OPTIONS, RazorpaySandbox, settings_for
-from sandbox_support import running_emulator
+from sandbox_support import closing_all, running_emulator
 
 from crmsync.connectors.razorpay import RazorpayConnector
 
@@ -35,13 +35,8 @@ def razorpay_client(razorpay_sandbox: RazorpaySandbox) -> Iterator[razorpay.Clie
 
 @pytest.fixture
 def make_razorpay_connector(razorpay_sandbox: RazorpaySandbox) -> Iterator[Callable[..., RazorpayConnector]]:
-    made: list[RazorpayConnector] = []
-
     def make(name: str = "razorpay-test", **overrides: Any) -> RazorpayConnector:
-        connector = RazorpayConnector(settings_for(razorpay_sandbox, **overrides), name=name)
-        made.append(connector)
-        return connector
+        return RazorpayConnector(settings_for(razorpay_sandbox, **overrides), name=name)
 
-    yield make
-    for connector in made:
-        connector.close()
+    with closing_all(make) as tracked:
+        yield tracked

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import requests
 
@@ -16,6 +16,29 @@ from crmsync.connectors.salesforce import SalesforceSettings
 from crmsync.sandbox import SandboxEndpoint, SandboxRunner
 
 API_VERSION = "59.0"
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+ClosableT = TypeVar("ClosableT", bound=_Closable)
+
+
+@contextmanager
+def closing_all(make: Callable[..., ClosableT]) -> Iterator[Callable[..., ClosableT]]:
+    """`make`, for a connector fixture's scope: every connector it made is closed when the block ends."""
+    made: list[ClosableT] = []
+
+    def tracked(*args: Any, **kwargs: Any) -> ClosableT:
+        made.append(connector := make(*args, **kwargs))
+        return connector
+
+    try:
+        yield tracked
+    finally:
+        for connector in made:
+            connector.close()
 
 
 @contextmanager

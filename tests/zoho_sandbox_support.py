@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import requests
-from sandbox_support import SandboxHandle, running_emulator
+from sandbox_support import SandboxHandle, closing_all, running_emulator
 
 from crmsync.connectors.zoho import ZohoConnector, ZohoSettings
 
@@ -96,13 +96,8 @@ def zoho_settings(sandbox: ZohoSandbox, dc: str = "com", **overrides: Any) -> Zo
 
 @pytest.fixture
 def make_zoho_connector(zoho: ZohoSandbox) -> Iterator[Callable[..., ZohoConnector]]:
-    connectors: list[ZohoConnector] = []
-
     def make(name: str = "zoho-test", dc: str = "com", **overrides: Any) -> ZohoConnector:
-        connector = ZohoConnector(zoho_settings(zoho, dc, **overrides), name=name)
-        connectors.append(connector)
-        return connector
+        return ZohoConnector(zoho_settings(zoho, dc, **overrides), name=name)
 
-    yield make
-    for connector in connectors:
-        connector.close()
+    with closing_all(make) as tracked:
+        yield tracked

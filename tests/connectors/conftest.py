@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from salesforce_connector_support import SalesforceOrgAdmin, settings_for
-from sandbox_support import running_emulator
+from sandbox_support import closing_all, running_emulator
 
 from crmsync.connectors.salesforce import SalesforceConnector
 
@@ -35,16 +35,11 @@ def org(salesforce_emulator: SalesforceOrgAdmin) -> SalesforceOrgAdmin:
 
 @pytest.fixture
 def make_connector(org: SalesforceOrgAdmin) -> Iterator[Callable[..., SalesforceConnector]]:
-    connectors: list[SalesforceConnector] = []
-
     def make(name: str = "sf-test", **overrides: Any) -> SalesforceConnector:
-        connector = SalesforceConnector(settings_for(org, **overrides), name=name)
-        connectors.append(connector)
-        return connector
+        return SalesforceConnector(settings_for(org, **overrides), name=name)
 
-    yield make
-    for connector in connectors:
-        connector.close()
+    with closing_all(make) as tracked:
+        yield tracked
 
 
 @pytest.fixture

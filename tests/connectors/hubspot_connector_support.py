@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from hubspot_sandbox_support import HubSpotPortalAdmin, hubspot_emulator, portal
+from sandbox_support import closing_all
 
 from crmsync.connectors.base import StreamPage
 from crmsync.connectors.hubspot import HubSpotConnector, HubSpotSettings
@@ -38,13 +39,8 @@ def ids_of(pages: Iterable[StreamPage]) -> list[str]:
 
 @pytest.fixture
 def make_connector(portal: HubSpotPortalAdmin) -> Iterator[Callable[..., HubSpotConnector]]:
-    connectors: list[HubSpotConnector] = []
-
     def make(name: str = "hs-test", oauth: bool = False, **overrides: Any) -> HubSpotConnector:
-        connector = HubSpotConnector(settings_for(portal, oauth=oauth, **overrides), name=name)
-        connectors.append(connector)
-        return connector
+        return HubSpotConnector(settings_for(portal, oauth=oauth, **overrides), name=name)
 
-    yield make
-    for connector in connectors:
-        connector.close()
+    with closing_all(make) as tracked:
+        yield tracked

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sandbox_support import closing_all
 from stripe_connector_support import settings_for
 from stripe_sandbox_support import StripeSandbox
 
@@ -14,16 +15,11 @@ from crmsync.connectors.stripe import StripeConnector
 
 @pytest.fixture
 def make_stripe_connector(stripe_sandbox: StripeSandbox) -> Iterator[Callable[..., StripeConnector]]:
-    made: list[StripeConnector] = []
-
     def make(name: str = "stripe-test", **overrides: Any) -> StripeConnector:
-        connector = StripeConnector(settings_for(stripe_sandbox, **overrides), name=name)
-        made.append(connector)
-        return connector
+        return StripeConnector(settings_for(stripe_sandbox, **overrides), name=name)
 
-    yield make
-    for connector in made:
-        connector.close()
+    with closing_all(make) as tracked:
+        yield tracked
 
 
 @pytest.fixture
