@@ -22,22 +22,18 @@ Packed = tuple[tuple[Any, ...], ...]
 
 def pack(provenance: Mapping[str, Provenance]) -> Packed:
     """The stored form of a field -> provenance map."""
-    entries = iter(provenance.values())
-    first = next(entries, None)
-    if first is None:
-        return ()
-    if all(entry is first for entry in entries):  # one assertion set every field (a new record): no grouping
-        return ((*first, sorted_names(tuple(provenance))),)
     # Fields one assertion set share one entry object: group by object first (cheap), then merge equal entries.
-    by_object: dict[int, tuple[Provenance, list[str]]] = {}
+    by_object: dict[int, list[Any]] = {}  # id -> [entry, field, field, ...]
     for name, entry in provenance.items():
         group = by_object.get(id(entry))
         if group is None:
-            by_object[id(entry)] = (entry, [name])
+            by_object[id(entry)] = [entry, name]
         else:
-            group[1].append(name)
+            group.append(name)
+    if len(by_object) < 2:  # one assertion set every field (a new record), or none: no grouping
+        return tuple((*entry, sorted_names(tuple(names))) for entry, *names in by_object.values())
     groups: dict[tuple[Any, ...], list[str]] = {}
-    for (system, ts, run), names in by_object.values():
+    for (system, ts, run), *names in by_object.values():
         groups.setdefault((system, ts, run), []).extend(names)
     ordered = sorted(groups.items(), key=lambda item: (item[0][1], item[0][0], item[0][2] or ""))
     return tuple((system, ts, run, sorted_names(tuple(names))) for (system, ts, run), names in ordered)

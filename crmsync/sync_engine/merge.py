@@ -161,12 +161,41 @@ def merge_patch(
     ts = source_time(patch)
     system = patch.system
     new_prov: Provenance = [system, ts, run_id]  # shared by the fields this patch sets; never changed in place
-    incoming: list[tuple[str, Any]] = list(patch.values.items())
+    incoming: Mapping[str, Any] = patch.values
     if patch.cleared:
-        incoming += [(name, None) for name in patch.cleared if name not in patch.values]
+        incoming = {**incoming, **{name: None for name in patch.cleared if name not in incoming}}
     ranks: dict[tuple[str, tuple[str, ...] | None], int] = {}
-    rules = policy.rules(entity, tuple(name for name, _ in incoming))
-    for (name, value), rule in zip(incoming, rules, strict=True):
+    rules = policy.rules(entity, tuple(incoming))
+    changes, new_provenance = outcome.changes, outcome.provenance
+    for (name, value), rule in zip(incoming.items(), rules, strict=True):
+        if rule.plain_latest:
+            # The default rule, decided inline: the later source time wins, then the higher rank; only a full tie
+            # goes to the complete comparison (values and runs). Same order as _prefix/_wins for "latest".
+            if value is None and not rule.allow_clear:
+                continue
+            current = values.get(name)
+            prov = provenance.get(name)
+            if prov is not None:
+                if ts != prov[1]:
+                    if ts < prov[1]:
+                        continue
+                else:
+                    rank = ranks.get((system, None))
+                    if rank is None:
+                        rank = ranks[(system, None)] = policy.rank(system, None)
+                    prov_rank = ranks.get((prov[0], None))
+                    if prov_rank is None:
+                        prov_rank = ranks[(prov[0], None)] = policy.rank(prov[0], None)
+                    if not (rank > prov_rank if rank != prov_rank else _wins(
+                            "latest", ((ts, rank), value, run_id), ((prov[1], prov_rank), current, prov[2]))):
+                        continue
+            new_provenance[name] = new_prov  # _set, inline: this runs for most fields of every merged record
+            if current is None or value is None or type(current) is type(value):
+                if current != value:
+                    changes[name] = [current, value]
+            elif value_key(current) != value_key(value):
+                changes[name] = [current, value]
+            continue
         strategy = rule.strategy
         if value is None and (not rule.allow_clear or strategy in ("union", "first_non_empty")):
             continue  # a clear applies only where allowed, and never to a union or a first value
@@ -176,23 +205,6 @@ def merge_patch(
         prov = provenance.get(name)
         if prov is None:
             _set(outcome, name, current, sorted({*(current or []), *value}) if strategy == "union" else value, new_prov)
-            continue
-        if rule.plain_latest:
-            # The default rule, decided inline: the later source time wins, then the higher rank; only a full tie
-            # goes to the complete comparison (values and runs). Same order as _prefix/_wins for "latest".
-            if ts != prov[1]:
-                wins = ts > prov[1]
-            else:
-                rank = ranks.get((system, None))
-                if rank is None:
-                    rank = ranks[(system, None)] = policy.rank(system, None)
-                prov_rank = ranks.get((prov[0], None))
-                if prov_rank is None:
-                    prov_rank = ranks[(prov[0], None)] = policy.rank(prov[0], None)
-                wins = rank > prov_rank if rank != prov_rank else _wins(
-                    "latest", ((ts, rank), value, run_id), ((prov[1], prov_rank), current, prov[2]))
-            if wins:
-                _set(outcome, name, current, value, new_prov)
             continue
         priority = rule.priority
         rank = ranks.get((system, priority))
