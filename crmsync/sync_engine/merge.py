@@ -180,12 +180,7 @@ def merge_patch(
                     if ts < prov[1]:
                         continue
                 else:
-                    rank = ranks.get((system, None))
-                    if rank is None:
-                        rank = ranks[(system, None)] = policy.rank(system, None)
-                    prov_rank = ranks.get((prov[0], None))
-                    if prov_rank is None:
-                        prov_rank = ranks[(prov[0], None)] = policy.rank(prov[0], None)
+                    rank, prov_rank = _ranked(ranks, policy, system, None), _ranked(ranks, policy, prov[0], None)
                     if not (rank > prov_rank if rank != prov_rank else _wins(
                             "latest", ((ts, rank), value, run_id), ((prov[1], prov_rank), current, prov[2]))):
                         continue
@@ -207,12 +202,7 @@ def merge_patch(
             _set(outcome, name, current, sorted({*(current or []), *value}) if strategy == "union" else value, new_prov)
             continue
         priority = rule.priority
-        rank = ranks.get((system, priority))
-        if rank is None:
-            rank = ranks[(system, priority)] = policy.rank(system, priority)
-        prov_rank = ranks.get((prov[0], priority))
-        if prov_rank is None:
-            prov_rank = ranks[(prov[0], priority)] = policy.rank(prov[0], priority)
+        rank, prov_rank = _ranked(ranks, policy, system, priority), _ranked(ranks, policy, prov[0], priority)
         ordering = rule.ordering
         mine, theirs = _prefix(ordering, ts, rank), _prefix(ordering, prov[1], prov_rank)
         if mine != theirs:  # the usual case: source time or rank decides, no values to encode
@@ -234,6 +224,15 @@ def merge_patch(
         elif wins:
             _set(outcome, name, current, value, new_prov)
     return outcome
+
+
+def _ranked(ranks: dict[tuple[str, tuple[str, ...] | None], int], policy: CompiledPolicy, system: str,
+            priority: tuple[str, ...] | None) -> int:
+    """`system`'s rank under `priority`, kept in `ranks` for the rest of one merge."""
+    rank = ranks.get((system, priority))
+    if rank is None:
+        rank = ranks[(system, priority)] = policy.rank(system, priority)
+    return rank
 
 
 def apply_outcome(values: dict[str, Any], provenance: dict[str, Provenance], outcome: MergeOutcome) -> None:
