@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, Table, and_, select
 from crmsync.config.policy import MergePolicy
 from crmsync.mappings.loader import MappingSet
 from crmsync.store.bulk import insert_rows, update_rows
+from crmsync.store.locks import lock_record_writes
 from crmsync.store.models import ChangeLog, Checkpoint, Conflict, RecordError
 from crmsync.sync_engine.identity import (
     DEFAULT_MATCH_KEYS,
@@ -129,6 +130,8 @@ class Ingestor:
         with self.engine.connect() as conn:
             transaction = conn.begin()
             try:
+                # Before the first read: a page decides on what the store holds when it writes (store/locks.py).
+                lock_record_writes(conn)
                 # Parents first, so a contact's AccountId in the same page resolves to the company it names.
                 for entity in sorted(by_entity, key=["company", "lead", "deal", "activity", "payment"].index):
                     self._resolve_refs(conn, by_entity[entity])

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, Table, and_, select, update
 from crmsync.config.policy import MergePolicy
 from crmsync.errors import CrmsyncError, NotFoundError
 from crmsync.mappings.transforms import coercer
+from crmsync.store.locks import lock_record_writes
 from crmsync.store.models import DealPerson, field_type
 from crmsync.sync_engine.identity import REF
 from crmsync.sync_engine.ingest import CHANGE_LOG, CONFLICT
@@ -92,6 +93,7 @@ def resolve_conflict(engine: Engine, conflict_id: int, take: str, policy: MergeP
     """Close a conflict: a field conflict takes the named system's value; an identity conflict keeps the
     named canonical id and merges the other candidates into it. Returns what was done, for the user."""
     with engine.begin() as conn:
+        lock_record_writes(conn)  # a record is read, changed and written back, as a page apply does
         row = conn.execute(select(CONFLICT).where(CONFLICT.c.id == conflict_id)).mappings().first()
         if row is None:
             raise NotFoundError(f"no conflict {conflict_id}: see `crmsync conflicts list`")
