@@ -10,8 +10,8 @@ before its first read:
 - SQLite: BEGIN IMMEDIATE. sqlite3 opens its implicit transaction only at the first write, so the reads ran
   before any lock; IMMEDIATE takes the database's single write lock up front, and another writer waits for it
   (the connection's busy_timeout).
-- PostgreSQL: a transaction-level advisory lock, released at commit or rollback. Every read after it sees what
-  the previous holder committed (READ COMMITTED takes a snapshot per statement).
+- PostgreSQL: a transaction-level advisory lock (one per store schema), released at commit or rollback. Every
+  read after it sees what the previous holder committed (READ COMMITTED takes a snapshot per statement).
 
 Readers never wait. Fetching, mapping and write-back still run in parallel; only the apply step is serial.
 """
@@ -23,8 +23,9 @@ from sqlalchemy.exc import OperationalError
 
 from crmsync.errors import StoreError
 
-# pg_advisory_xact_lock key: any constant crmsync owns (the bytes of "crmsync" as a 64-bit integer).
-RECORD_WRITES_KEY = int.from_bytes(b"crmsync", "big")
+# The advisory lock's key: a hash of this text and the store's schema (two stores in one database, in two
+# schemas, do not wait for each other).
+RECORD_WRITES_LOCK = "crmsync:record-writes:"
 
 
 def lock_record_writes(conn: Connection) -> None:
@@ -41,4 +42,5 @@ def lock_record_writes(conn: Connection) -> None:
             raise StoreError(f"the canonical store {conn.engine.url.database} stayed locked by another writer "
                              f"longer than its busy timeout; nothing was written, run the command again") from exc
     elif dialect == "postgresql":
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (RECORD_WRITES_KEY,))
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtextextended(%s || current_schema(), 0))",
+                             (RECORD_WRITES_LOCK,))
