@@ -7,6 +7,7 @@ and must wait for it. Whatever the timing, the outcome is the one of applying th
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,8 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from crmsync.config.policy import MergePolicy
+from crmsync.errors import StoreError
+from crmsync.store import db
 from crmsync.store.models import ExternalRef, Lead
 from crmsync.store.provenance import unpack
 from crmsync.sync_engine.ingest import Ingestor, PageResult
@@ -144,11 +147,6 @@ def test_two_applies_meeting_the_same_new_person_make_one_record(engine, mapping
 
 
 def test_a_store_locked_past_the_busy_timeout_is_an_error_that_writes_nothing(tmp_path, mappings):
-    import sqlite3
-
-    from crmsync.errors import StoreError
-    from crmsync.store import db
-
     path = tmp_path / "crmsync.db"
     engine = db.make_engine(f"sqlite:///{path}")
     db.upgrade(engine)
