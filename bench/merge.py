@@ -7,7 +7,8 @@ they merge into existing records. Then the same mapped rows are inserted with pl
 built from the canonical lead table's own DDL (same columns and indexes), committing at the same page size.
 Source generation is outside both timings. The engine runs set up as a backfill is (`bulk_write_mode`: a
 MappingWorker, background WAL checkpoints, a frozen older heap); `--no-worker` and `--no-bulk-mode` take parts
-away. Last line: one JSON object.
+away. `--repeat K` runs K engine/baseline pairs in turn and reports the medians (per-pair ratios included): on a
+shared machine one pair can be 15 % off either way. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import random
 import resource
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -174,27 +176,36 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--page-size", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=1, help="engine/baseline pairs to run; medians are reported")
     parser.add_argument("--no-worker", action="store_true", help="map in this process (no MappingWorker)")
     parser.add_argument("--no-bulk-mode", action="store_true",
                         help="without what a backfill sets up (background WAL checkpoints, a frozen older heap)")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     mappings = load_mappings()
-    with tempfile.TemporaryDirectory() as tmp:
-        pages = source_pages(args.n, args.page_size, args.seed)
-        worker = worker_available() and not args.no_worker
-        bulk_mode = not args.no_bulk_mode
-        engine_s, counts = run_engine(Path(tmp) / "engine.db", pages, mappings, worker, bulk_mode)
-        raw_s = run_raw(Path(tmp) / "raw.db", source_pages(args.n, args.page_size, args.seed), mappings)
+    worker = worker_available() and not args.no_worker
+    bulk_mode = not args.no_bulk_mode
+    engine_rates: list[float] = []
+    raw_rates: list[float] = []
+    for _ in range(args.repeat):  # each pair on fresh files, the baseline right after its engine run
+        with tempfile.TemporaryDirectory() as tmp:
+            pages = source_pages(args.n, args.page_size, args.seed)
+            engine_s, counts = run_engine(Path(tmp) / "engine.db", pages, mappings, worker, bulk_mode)
+            raw_s = run_raw(Path(tmp) / "raw.db", source_pages(args.n, args.page_size, args.seed), mappings)
+        print(f"engine: {engine_s:.2f}s for {args.n} records {counts}; raw sqlite3: {raw_s:.2f}s", file=sys.stderr)
+        engine_rates.append(args.n / engine_s)
+        raw_rates.append(args.n / raw_s)
+    ratios = [engine / raw for engine, raw in zip(engine_rates, raw_rates, strict=True)]
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worker_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the MappingWorker, if any
-    records_per_s = args.n / engine_s
-    raw_per_s = args.n / raw_s
-    print(f"engine: {engine_s:.2f}s for {args.n} records {counts}", file=sys.stderr)
-    print(f"raw sqlite3: {raw_s:.2f}s", file=sys.stderr)
-    print(json.dumps({"n": args.n, "page_size": args.page_size, "records_per_s": round(records_per_s),
-                      "raw_records_per_s": round(raw_per_s), "ratio": round(records_per_s / raw_per_s, 3),
-                      "peak_rss_mb": round(peak_rss_mb, 1), "worker": worker, "bulk_mode": bulk_mode,
-                      "worker_peak_rss_mb": round(worker_rss_mb, 1)}))
+    figures = {"n": args.n, "page_size": args.page_size, "records_per_s": round(statistics.median(engine_rates)),
+               "raw_records_per_s": round(statistics.median(raw_rates)), "ratio": round(statistics.median(ratios), 3),
+               "peak_rss_mb": round(peak_rss_mb, 1), "worker": worker, "bulk_mode": bulk_mode,
+               "worker_peak_rss_mb": round(worker_rss_mb, 1)}
+    if args.repeat > 1:
+        figures["ratios"] = [round(r, 3) for r in ratios]
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
