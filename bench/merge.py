@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from crmsync.config.policy import MergePolicy
 from crmsync.mappings.loader import MappingSet, load_mappings
@@ -199,10 +200,11 @@ def main() -> None:
     ratios = [engine / raw for engine, raw in zip(engine_rates, raw_rates, strict=True)]
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worker_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the MappingWorker, if any
-    figures = {"n": args.n, "page_size": args.page_size, "records_per_s": round(statistics.median(engine_rates)),
-               "raw_records_per_s": round(statistics.median(raw_rates)), "ratio": round(statistics.median(ratios), 3),
-               "peak_rss_mb": round(peak_rss_mb, 1), "worker": worker, "bulk_mode": bulk_mode,
-               "worker_peak_rss_mb": round(worker_rss_mb, 1)}
+    figures: dict[str, Any] = {
+        "n": args.n, "page_size": args.page_size, "records_per_s": round(statistics.median(engine_rates)),
+        "raw_records_per_s": round(statistics.median(raw_rates)), "ratio": round(statistics.median(ratios), 3),
+        "peak_rss_mb": round(peak_rss_mb, 1), "worker": worker, "bulk_mode": bulk_mode,
+        "worker_peak_rss_mb": round(worker_rss_mb, 1)}
     if args.repeat > 1:
         figures["ratios"] = [round(r, 3) for r in ratios]
     print(json.dumps(figures))
