@@ -67,6 +67,16 @@ def test_a_page_that_cannot_travel_to_the_worker_is_prepared_here(mappings, capl
     assert "preparing in this process" in caplog.text
 
 
+@pytest.mark.skipif(not worker_available(), reason="a MappingWorker needs fork and a second core")
+def test_pages_cross_the_executor_as_bytes_pickled_by_the_caller(mappings):
+    """The executor's own threads would otherwise pickle whole pages, taking the GIL from the applying thread."""
+    with MappingWorker(mappings) as worker:
+        future = worker.submit(page(0))
+        assert isinstance(future.result(timeout=30), bytes)
+        assert described(worker.receive(page(0), future), page(0)) == described(
+            prepare_page(mappings, page(0)), page(0))
+
+
 def test_inline_preparer_is_prepare_page(mappings):
     records = page(0)
     [(same, prepared)] = list(InlinePreparer(mappings).ahead(iter([records]), lambda p: p))
