@@ -18,6 +18,8 @@ Provenance = list[Any]
 # What pack() builds for a write: tuples (stored as JSON arrays). Tuples of plain values are dropped from the
 # garbage collector's tracking, so a page of rows waiting for its INSERT does not lengthen full collections.
 Packed = tuple[tuple[Any, ...], ...]
+# One stored entry: (system, source time, run id, sorted field names).
+SourceEntry = tuple[str, str, str | None, tuple[str, ...]]
 
 
 def pack(provenance: Mapping[str, Provenance]) -> Packed:

@@ -278,7 +278,7 @@ class _PageApplier:
                 values, source = created
                 states[canonical_id] = RecordState(values, {}, is_new=True, source=source)
                 if values:
-                    self._log(canonical_id, "create", patch.system, created_fields(tuple(values)))
+                    self._log(canonical_id, "create", patch.system, created_fields(source[3]))
                 add_link(linked, canonical_id, (patch.system, patch.object))
                 self._link(patch, key, content_hash, ref, resolution, canonical_id)
                 return

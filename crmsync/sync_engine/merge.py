@@ -16,7 +16,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from crmsync.config.policy import FieldPolicy, MergePolicy
-from crmsync.store.provenance import Provenance
+from crmsync.store.provenance import Provenance, SourceEntry, sorted_names
 from crmsync.store.types import json_default
 from crmsync.sync_engine.records import CanonicalPatch
 
@@ -127,17 +127,18 @@ def _wins(ordering: str, incoming: Key, current: Key) -> bool:
 
 
 def new_record(entity: str, patch: CanonicalPatch, policy: CompiledPolicy,
-               run_id: str | None) -> tuple[dict[str, Any], tuple[str, str, str | None]] | None:
-    """Values of a record nobody has asserted anything on yet, and the one source every field came from
-    (system, source time, run): it takes every value as it comes (the common backfill case). None when the patch
-    clears or empties a field and needs the full merge."""
+               run_id: str | None) -> tuple[dict[str, Any], SourceEntry] | None:
+    """Values of a record nobody has asserted anything on yet, and the one source every field came from as its
+    stored provenance entry (system, source time, run, sorted field names): it takes every value as it comes (the
+    common backfill case). None when the patch clears or empties a field and needs the full merge."""
     if patch.cleared or None in patch.values.values():
         return None
     values = dict(patch.values)
-    for name in policy.union_fields(entity, tuple(values)):
+    names = tuple(values)
+    for name in policy.union_fields(entity, names):
         value = values[name]
         values[name] = sorted({*(value if isinstance(value, list) else [value])})
-    return values, (patch.system, source_time(patch), run_id)
+    return values, (patch.system, source_time(patch), run_id, sorted_names(names))
 
 
 def merge_patch(
@@ -154,7 +155,7 @@ def merge_patch(
         created = new_record(entity, patch, policy, run_id)
         if created is not None:
             new_values, source = created
-            shared = list(source)  # one entry for every field: provenance entries are replaced, never changed
+            shared = list(source[:3])  # one entry for every field: provenance entries are replaced, never changed
             outcome.provenance = {name: shared for name in new_values}
             outcome.changes = {name: [None, value] for name, value in new_values.items()}
             return outcome

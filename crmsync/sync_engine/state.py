@@ -18,7 +18,7 @@ from crmsync.mappings.mapper import CUSTOM_PREFIX
 from crmsync.store.bulk import insert_rows, update_rows
 from crmsync.store.fetch import select_in
 from crmsync.store.models import ENTITY_MODELS, field_type, mergeable_fields
-from crmsync.store.provenance import Packed, Provenance, pack, sorted_names, unpack
+from crmsync.store.provenance import Packed, Provenance, SourceEntry, pack, unpack
 
 # Shared: one JSON encoding per batch for the many records without custom fields or list values. Never changed.
 # (An empty tuple is stored as the same JSON array as an empty list, and leaves a row tuple untrackable.)
@@ -61,21 +61,22 @@ class RecordState:
     # Names of the fields (and `deleted_at`) changed, when the caller tracks them: the UPDATE then sets only those
     # columns, so indexes on unchanged columns are left alone. None: a dirty record rewrites every column.
     changed: tuple[str, ...] | None = None
-    # A new record whose every field came from one source (system, source time, run) keeps just that, with
-    # `provenance` empty, until something needs the per-field map (expand): a page holds one per new record,
+    # A new record whose every field came from one source keeps just that source's stored entry (system, source
+    # time, run, its field names), with `provenance` empty, until something needs the per-field map (expand); its
+    # values must not change before that. A page holds one per new record,
     # and a tuple costs the garbage collector nothing where a dict of lists is traversed on every collection.
-    source: tuple[str, str, str | None] | None = None
+    source: SourceEntry | None = None
 
     def expand(self) -> None:
         """Turn `source` into the per-field provenance map."""
         if self.source is not None:
-            entry = list(self.source)
+            entry = list(self.source[:3])
             self.provenance = {name: entry for name in self.values}
             self.source = None
 
     def packed_provenance(self) -> Packed:
         if self.source is not None:
-            return ((*self.source, sorted_names(tuple(self.values))),) if self.values else ()
+            return (self.source,) if self.values else ()
         return pack(self.provenance)
 
 
