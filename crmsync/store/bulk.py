@@ -4,12 +4,18 @@ SQLAlchemy's executemany builds and processes a parameter dict per row; on the i
 more than the database work. Here the statement is built once per (table, columns), each column's
 processor (UtcDateTime, ExactDecimal, JSON ...) is taken from SQLAlchemy for the connection's dialect, and
 rows go to the driver as tuples. Type handling stays defined once, in the column types.
+
+An INSERT leaves out the columns that are None in every row of its batch (and have no server default), so the
+database fills in NULL itself: the sqlite3 module runs an adapter lookup for each None it binds, about a third
+of a microsecond per value (bench/merge.py, 20,000 records under callgrind: 3.9 % fewer instructions in the
+apply; a new lead there leaves five columns empty, a new ref one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -61,10 +67,30 @@ def _execute(conn: Connection, sql: str, processors: tuple[Processor, ...], rows
     conn.exec_driver_sql(sql, processed)
 
 
+@cache
+def _omittable(table: Table, columns: tuple[str, ...]) -> tuple[bool, ...]:
+    """Which columns an INSERT may leave out to store NULL (those without a server default)."""
+    return tuple(table.c[name].server_default is None for name in columns)
+
+
+def _without_empty_columns(table: Table, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
+                           ) -> tuple[tuple[str, ...], Sequence[Sequence[Any]]]:
+    """`columns` and `rows` less the columns that are None in every row (see the module docstring)."""
+    omittable = _omittable(table, columns)
+    size = len(rows)
+    empty = {i for i, value in enumerate(rows[0]) if value is None and omittable[i]
+             and list(map(itemgetter(i), rows)).count(None) == size}
+    if not empty or len(empty) >= len(columns) - 1:  # keep two columns at least: itemgetter then gives tuples
+        return columns, rows
+    keep = [i for i in range(len(columns)) if i not in empty]
+    return tuple(columns[i] for i in keep), list(map(itemgetter(*keep), rows))
+
+
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """INSERT rows (tuples or lists in `columns` order) in one executemany."""
     if rows:
-        sql, processors = _plan(table, tuple(columns), (), conn.dialect)
+        names, rows = _without_empty_columns(table, tuple(columns), rows)
+        sql, processors = _plan(table, names, (), conn.dialect)
         _execute(conn, sql, processors, rows)
 
 
