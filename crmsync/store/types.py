@@ -45,11 +45,13 @@ class UtcDateTime(TypeDecorator[datetime]):
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
-            # Most values are UTC already (parsed from sources, the page's clock): no conversion to make.
-            naive = value.replace(tzinfo=None) if value.tzinfo is UTC else bind_param(value, dialect)
-            assert naive is not None
-            text = naive.isoformat(" ")
-            return text if naive.microsecond else text + ".000000"
+            if value.tzinfo is UTC:  # most values (parsed from sources, the page's clock): the text less "+00:00"
+                text = value.isoformat(" ")[:-6]
+            else:
+                naive = bind_param(value, dialect)
+                assert naive is not None
+                text, value = naive.isoformat(" "), naive
+            return text if value.microsecond else text + ".000000"
 
         return process
 
