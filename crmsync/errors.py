@@ -33,3 +33,8 @@ class StoreError(CrmsyncError):
 
 class NotFoundError(CrmsyncError):
     """A record, conflict or connection named on the command line does not exist."""
+
+
+class RecordNotWritable(MappingError):
+    """A canonical record lacks what a target requires to hold it (a last name, say): the outbox holds it with
+    this reason instead of sending it, and a later change of the record tries again."""

@@ -22,6 +22,10 @@ class Capability(StrEnum):
     DELETES = "deletes"
     WRITE_BACK = "write_back"
     WEBHOOKS = "webhooks"
+    # `write` accepts WriteItems with `delete=True` (a delete propagated from another system).
+    DELETE_WRITES = "delete_writes"
+    # `list_ids(stream)` yields pages of the ids of every live record: ID-only reconciliation of hard deletes.
+    ID_LISTING = "id_listing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +39,15 @@ class StreamPage:
 
 @dataclass(frozen=True, slots=True)
 class WriteItem:
-    """A canonical record to push: `external_id` is None when the target system has not seen it yet."""
+    """A canonical record to push: `external_id` is None when the target system has not seen it yet.
+
+    With `delete`, the target's record `external_id` is to be deleted (archived where the vendor archives) and
+    `payload` is empty; a record that is already gone counts as deleted (ok)."""
 
     canonical_id: str
     payload: Mapping[str, Any]
     external_id: str | None = None
+    delete: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +58,10 @@ class WriteResult:
     created: bool = False
     error: str | None = None
     retryable: bool = False
+    # The target cannot hold this record as it stands (e.g. another record already has a value that must be
+    # unique there): the outbox holds the item with `error` as its reason instead of making it a dead letter,
+    # and a later change of the record tries again.
+    held: bool = False
 
 
 class Connector(Protocol):
@@ -63,6 +75,9 @@ class Connector(Protocol):
              until: datetime | None = None) -> Iterator[StreamPage]: ...
 
     def write(self, stream: str, items: Sequence[WriteItem]) -> list[WriteResult]: ...
+
+    # With Capability.ID_LISTING: `list_ids(stream) -> Iterator[list[str]]`, pages of the ids of every live
+    # (not deleted) record of the stream, reading as little as the vendor allows (ids only).
 
     def close(self) -> None: ...
 

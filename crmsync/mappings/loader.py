@@ -120,6 +120,9 @@ def _compile_rule(rule: FieldRule, entity: str, region: str | None) -> tuple[Com
         if not rule.when:
             errors.append("`when` needs at least one {path: value}")
         errors += [f"`when` path {path!r} is also a source of this rule" for path in rule.when if path in sources]
+    if rule.per_system and (rule.direction != "in" or len(targets) != 1 or rule.ref is not None
+                            or field_type(entity, targets[0]) is not dict):
+        errors.append("`per_system` needs `direction: in` and one map field as its target (e.g. owners)")
     chain: list[Transform] = []
     for spec in rule.transforms:
         try:
@@ -144,8 +147,10 @@ def _compile_rule(rule: FieldRule, entity: str, region: str | None) -> tuple[Com
     types = [field_type(entity, t) for t in targets]
     coercers = tuple(coercer(t) if t is not None else None for t in types)
     when = tuple((rule.when or {}).items())
+    if rule.per_system:
+        coercers = (None,)  # the mapper builds the map itself
     return CompiledRule(sources, targets, tuple(chain), rule.default, rule.constant, rule.ref, coercers, types[0],
-                        when), []
+                        when, rule.per_system), []
 
 
 def _compile_object(

@@ -75,6 +75,7 @@ class CompiledRule:
     coercers: tuple[TransformFn | None, ...] = ()
     target_type: type | None = None  # a value already of this type skips coercion
     when: tuple[tuple[str, Any], ...] = ()  # (path, value): read only from records holding them, written with it
+    per_system: bool = False  # the value is kept as {connection: value} (see FieldRule)
 
     def read(self, payload: Mapping[str, Any], getters: tuple[Callable[[Mapping[str, Any]], Any], ...]) -> Any:
         if self.constant is not None:
@@ -189,6 +190,9 @@ class ObjectMapper:
                 raise RecordMappingError(f"{self.object}.{source}: {exc}", field=source) from None
             if rule.ref is not None:
                 refs[rule.targets[0]] = RefValue(rule.ref, str(value))
+            elif rule.per_system:
+                if value is not None and value != "":
+                    values[target] = {record.origin: value}
             elif len(rule.targets) == 1:
                 if value is not None and value != "":
                     values[target] = value
@@ -218,6 +222,7 @@ class ObjectMapper:
             refs=refs,
             deleted=record.deleted,
             written_back=self.write_back_predicate(),
+            partial=record.partial,
         )
 
     def _cleared(self, record: SourceRecord, values: dict[str, Any]) -> frozenset[str]:

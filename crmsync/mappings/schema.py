@@ -16,6 +16,10 @@ class FieldRule(BaseModel):
     `when` ({path: value}) ties the rule to sibling fields, as a polymorphic lookup is tied to the field naming
     its module (Zoho's What_Id and `$se_module`): read, the rule applies only to records holding those values
     (so several such rules may fill one target); written, it writes them along with its own value.
+
+    `per_system` keeps the value under the connection it came from ({connection: value}) in a map field such
+    as `owners`: a value that means something only in its own system (a user id) is never merged over
+    another system's.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -27,6 +31,7 @@ class FieldRule(BaseModel):
     constant: Any = None
     ref: str | None = None
     when: dict[str, str | int | bool] | None = None
+    per_system: bool = False
 
 
 class CustomFieldsRule(BaseModel):

@@ -73,7 +73,9 @@ class Lead(EntityBase, table=True):
     company_id: str | None = Field(default=None, max_length=32, index=True)
     lifecycle_stage: str | None = None
     lead_status: str | None = None
-    owner: str | None = None
+    # Record owners are users of each system, so one system's id means nothing to another: kept per connection
+    # ({connection: that system's user id}), merged key by key, never written back.
+    owners: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, sa_column_kwargs={"server_default": "{}"})
     source: str | None = None
     street: str | None = None
     city: str | None = None
@@ -90,7 +92,8 @@ class Deal(EntityBase, table=True):
     stage: str | None = None
     close_date: date | None = None
     company_id: str | None = Field(default=None, max_length=32, index=True)
-    owner: str | None = None
+    # {connection: that system's user id}, as on Lead
+    owners: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, sa_column_kwargs={"server_default": "{}"})
 
 
 class DealPerson(SQLModel, table=True):
@@ -150,6 +153,9 @@ class ExternalRef(SQLModel, table=True):
     entity: str = Field(max_length=32)
     canonical_id: str = Field(max_length=32)
     seen_hash: str | None = Field(default=None, max_length=32)
+    # The canonical values this system last held for the record (read from it, or pushed to it): a later read
+    # asserts only the fields that differ from these. NULL: not known yet (the next read asserts everything).
+    seen_values: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     pushed_hash: str | None = Field(default=None, max_length=32)
     source_modified_at: datetime | None = _ts()
     seen_at: datetime | None = _ts()
@@ -232,7 +238,7 @@ class RecordError(SQLModel, table=True):
 
 class OutboxItem(SQLModel, table=True):
     """A canonical record a target connection needs, coalesced: one row per (target, entity, record) however
-    many changes came in meanwhile. `status` is pending or dead (a dead letter after `attempts` failures)."""
+    many changes came in meanwhile. `status` is pending, dead or held (see the column)."""
 
     __tablename__ = "outbox_item"
     __table_args__ = (
@@ -246,6 +252,10 @@ class OutboxItem(SQLModel, table=True):
     source: str | None = Field(default=None, max_length=64)  # the connection whose change caused it
     # Canonical fields changed since the last push, comma-separated (repeats are harmless); NULL = all of them.
     fields: str | None = None
+    # upsert | delete (a delete propagated to the target)
+    kind: str = Field(default="upsert", max_length=16, sa_column_kwargs={"server_default": "upsert"})
+    # pending, dead (a dead letter after `attempts` failures) or held (the target cannot hold the record as it
+    # stands: `last_error` says why; a later change of the record makes it pending again)
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = _ts(nullable=False)

@@ -16,6 +16,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from crmsync.config.policy import FieldPolicy, MergePolicy
+from crmsync.store.models import field_type
 from crmsync.store.provenance import Provenance, SourceEntry, sorted_names
 from crmsync.store.types import json_default
 from crmsync.sync_engine.records import CanonicalPatch
@@ -78,6 +79,8 @@ class CompiledPolicy:
         return self.policy.for_field(entity, name)
 
     def _compile(self, entity: str, name: str) -> FieldRule:
+        if field_type(entity, name) is dict:  # a map of per-system values (owners): each system keeps its own key
+            return FieldRule("by_system", False, None, "latest", False)
         rule = self._field(entity, name)
         ordering = rule.strategy if rule.strategy in ("priority", "first_non_empty") else "latest"
         priority = tuple(rule.priority) if rule.priority else None
@@ -193,6 +196,13 @@ def merge_patch(
                 changes[name] = [current, value]
             continue
         strategy = rule.strategy
+        if strategy == "by_system":
+            current = values.get(name)
+            if value is not None:
+                merged = {**(current or {}), **value}
+                if merged != (current or {}):
+                    _set(outcome, name, current, merged, new_prov)
+            continue
         if value is None and (not rule.allow_clear or strategy in ("union", "first_non_empty")):
             continue  # a clear applies only where allowed, and never to a union or a first value
         if strategy == "union":

@@ -23,13 +23,19 @@ OUTBOX: Table = OutboxItem.__table__  # type: ignore[assignment]
 PUSHED_KINDS = frozenset({"create", "update"})
 
 
+def _writes_everything(_field: str) -> bool:
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
-    """Records of `entity` are pushed to `target` as its `object`."""
+    """Records of `entity` are pushed to `target` as its `object`; `writes` says which canonical fields a push
+    there carries (a change to none of them needs no push: an owner, a field the target never receives)."""
 
     target: str
     entity: str
     object: str
+    writes: Callable[[str], bool] = _writes_everything
 
 
 class OutboxRoutes:
@@ -66,6 +72,8 @@ def enqueue(conn: Connection, routes: OutboxRoutes, changes: Sequence[Mapping[st
             continue
         changed = None if change["kind"] == "create" else set(change["changes"])
         for route in routes.targets(change["entity"], change["system"]):
+            if changed is not None and not any(map(route.writes, changed)):
+                continue
             key = (route.target, route.entity, change["canonical_id"])
             known = rows.get(key)
             if known is not None:

@@ -84,7 +84,7 @@ def _prepare_in_worker(pickled_records: bytes) -> bytes:
     patches = [
         (index, p.entity, p.system, p.object, p.external_id, p.source_ts, p.values, p.cleared,
          {name: (ref.object, ref.external_id) for name, ref in p.refs.items()} if p.refs else None, p.deleted,
-         p.seen_hash, p.source_iso)
+         p.seen_hash, p.source_iso, p.partial, p.link_only)
         for index, p in zip(indexes, prepared.patches, strict=True)]
     return pickle.dumps((patches, prepared.failures), pickle.HIGHEST_PROTOCOL)
 
@@ -140,7 +140,8 @@ class MappingWorker:
     def submit(self, records: Sequence[SourceRecord]) -> Future[bytes]:
         try:
             pickled = pickle.dumps([
-                (r.system, r.object, r.external_id, r.modified_at, r.payload, r.deleted, r.cleared, r.connection)
+                (r.system, r.object, r.external_id, r.modified_at, r.payload, r.deleted, r.cleared, r.connection,
+                 r.partial)
                 for r in records], pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # receive() prepares the page here, as for any failure of the worker
             failed: Future[bytes] = Future()
@@ -161,7 +162,8 @@ class MappingWorker:
             return prepare_page(self.mappings, records)
         patches = []
         predicates: dict[tuple[str, str], Callable[[str], bool] | None] = {}
-        for index, entity, system, obj, external_id, ts, values, cleared, refs, deleted, seen_hash, iso in rows:
+        for (index, entity, system, obj, external_id, ts, values, cleared, refs, deleted, seen_hash, iso, partial,
+             link_only) in rows:
             record = records[index]
             key = (record.system, record.object)
             if key not in predicates:
@@ -169,7 +171,7 @@ class MappingWorker:
             patch = CanonicalPatch(entity, system, obj, external_id, ts, values, cleared,
                                    {n: RefValue(*ref) for n, ref in refs.items()} if refs else {}, deleted,
                                    predicates[key])
-            patch.seen_hash, patch.source_iso = seen_hash, iso
+            patch.seen_hash, patch.source_iso, patch.partial, patch.link_only = seen_hash, iso, partial, link_only
             patches.append(patch)
         return PreparedPage(patches, failures)
 

@@ -15,7 +15,8 @@ class SourceRecord:
 
     `system` is the vendor kind and picks the mapping; `connection` names the account it came from (two
     Salesforce orgs are two connections) and defaults to the system. `cleared` lists source fields the source
-    says were emptied: only those may overwrite a value with an empty one.
+    says were emptied: only those may overwrite a value with an empty one. `partial` marks a record that
+    carries only some of its fields (a webhook delta): fields it leaves out say nothing about their value.
     """
 
     system: str
@@ -26,6 +27,7 @@ class SourceRecord:
     deleted: bool = False
     cleared: frozenset[str] = frozenset()
     connection: str | None = None
+    partial: bool = False
 
     @property
     def origin(self) -> str:
@@ -63,6 +65,10 @@ class CanonicalPatch:
     seen_hash: str | None = None
     # `source_ts` as provenance writes it (fixed-width ISO UTC), once taken: see `merge.source_time`.
     source_iso: str | None = None
+    # The record carries only some of its fields (SourceRecord.partial): absent fields say nothing.
+    partial: bool = False
+    # The record may link to a canonical record identity finds, never create one (a Five9 caller's number).
+    link_only: bool = False
 
     def content_hash(self) -> str:
         """Hash of what the source asserted: equal hashes mean nothing new (or our own echo).

@@ -31,10 +31,13 @@ def entity_table(entity: str) -> Table:
 
 
 @cache
-def _layout(entity: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """Mergeable fields in column order for writes, and the positions of list fields (stored as [] when unset)."""
+def _layout(entity: str) -> tuple[tuple[str, ...], tuple[tuple[int, Any], ...]]:
+    """Mergeable fields in column order for writes, and the positions of list and map fields with the value stored
+    when they are unset ([] or {}: their columns are NOT NULL)."""
     fields = tuple(sorted(mergeable_fields(entity)))
-    return fields, tuple(i for i, name in enumerate(fields) if field_type(entity, name) is list)
+    empties = {list: EMPTY_ARRAY, dict: EMPTY}
+    return fields, tuple((i, empties[kind]) for i, name in enumerate(fields)
+                         if (kind := field_type(entity, name)) in empties)
 
 
 @cache
@@ -43,9 +46,10 @@ def _field_set(entity: str) -> frozenset[str]:
 
 
 @cache
-def _list_fields(entity: str) -> frozenset[str]:
-    fields, list_positions = _layout(entity)
-    return frozenset(fields[i] for i in list_positions)
+def _empty_values(entity: str) -> dict[str, Any]:
+    """List and map fields -> what is stored when they are unset."""
+    fields, positions = _layout(entity)
+    return {fields[i]: empty for i, empty in positions}
 
 
 @dataclass(slots=True)
@@ -96,7 +100,7 @@ def load_states(conn: Connection, entity: str, ids: Iterable[str]) -> dict[str, 
 def write_states(conn: Connection, entity: str, states: dict[str, RecordState], now: datetime) -> None:
     """Insert new records, update changed ones (values and provenance in the same row)."""
     table = entity_table(entity)
-    fields, list_positions = _layout(entity)
+    fields, empty_positions = _layout(entity)
     columns = (*fields, "custom", "provenance", "updated_at", "deleted_at")
     inserts: list[tuple[Any, ...]] = []
     provenance_only: list[tuple[Any, ...]] = []
@@ -105,9 +109,9 @@ def write_states(conn: Connection, entity: str, states: dict[str, RecordState], 
         if state.is_new or (state.dirty and state.changed is None):
             values = state.values
             row = [values.get(name) for name in fields]
-            for index in list_positions:
+            for index, empty in empty_positions:
                 if row[index] is None:
-                    row[index] = EMPTY_ARRAY
+                    row[index] = empty
             # Custom fields are the keys beyond the columns: one set difference finds there are none (usually).
             custom = _custom(values) if values.keys() - _field_set(entity) else EMPTY
             row += (custom, state.packed_provenance(), now, state.deleted_at, record_id)
@@ -139,8 +143,8 @@ def _changed_row(entity: str, state: RecordState, now: datetime) -> tuple[tuple[
     changed = set(state.changed or ())
     names = [name for name in fields if name in changed]
     values = state.values
-    lists = _list_fields(entity)
-    row = [EMPTY_ARRAY if name in lists and values.get(name) is None else values.get(name) for name in names]
+    empties = _empty_values(entity)
+    row = [empties.get(name) if values.get(name) is None else values.get(name) for name in names]
     if any(name.startswith(CUSTOM_PREFIX) for name in changed):
         names.append("custom")
         row.append(_custom(state.values))

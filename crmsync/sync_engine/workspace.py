@@ -54,7 +54,12 @@ class Workspace:
             raise ConfigError(f"connection {name}: object {object_name!r}: {exc}") from None
 
     def _routes(self) -> list[Route]:
-        return [Route(c.name, self.entity_of(c.name, obj), obj) for c in self.connections for obj in c.pushed_objects()]
+        routes = []
+        for config in self.connections:
+            for obj in config.pushed_objects():
+                mapper = self.mappings_for(config.name).get(config.system, obj)
+                routes.append(Route(config.name, self.entity_of(config.name, obj), obj, mapper.writes_back))
+        return routes
 
     def connector(self, name: str) -> Connector:
         if name not in self._connectors:
