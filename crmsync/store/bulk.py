@@ -13,7 +13,8 @@ apply; a new lead there leaves five columns empty, a new ref one).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from operator import itemgetter
 from typing import Any
@@ -23,6 +24,23 @@ from sqlalchemy.engine import Dialect
 
 Processor = Callable[[Any], Any] | None
 _NOTHING = object()
+POSTGRES_MAX_PARAMETERS = 65_535  # the wire protocol counts a statement's parameters in 16 bits
+
+
+def max_parameters(conn: Connection) -> int:
+    """How many bound parameters one statement may carry on this connection (SQLite's is a build option)."""
+    if conn.dialect.name == "sqlite":
+        return int(conn.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    return POSTGRES_MAX_PARAMETERS
+
+
+def statement_chunks(conn: Connection, rows: Sequence[Any], parameters_per_row: int,
+                     other_parameters: int = 64) -> Iterator[Sequence[Any]]:
+    """`rows` in runs small enough for one multi-row statement each (an INSERT ... VALUES list, an upsert), with
+    room for `other_parameters` the statement binds besides its rows (an ON CONFLICT clause's values)."""
+    size = max(1, (max_parameters(conn) - other_parameters) // max(1, parameters_per_row))
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
 
 
 @cache

@@ -29,19 +29,25 @@ def _binds(table: Table, columns: tuple[str, ...], dialect: Dialect) -> tuple[Ca
 
 
 @cache
-def _plan(table: Table, columns: tuple[str, ...], equal: tuple[str, ...], null: tuple[str, ...], in_column: str,
-          size: int, dialect: Dialect) -> tuple[str, Processors]:
+def _sql(table: Table, columns: tuple[str, ...], equal: tuple[str, ...], null: tuple[str, ...], in_column: str,
+         size: int, dialect: Dialect) -> str:
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     quote = dialect.identifier_preparer.quote
     where = [f"{quote(c)} = {mark}" for c in equal] + [f"{quote(c)} IS NULL" for c in null]
     where.append(f"{quote(in_column)} IN ({', '.join(mark for _ in range(size))})")
-    sql = f"SELECT {', '.join(map(quote, columns))} FROM {quote(table.name)} WHERE {' AND '.join(where)}"
+    return f"SELECT {', '.join(map(quote, columns))} FROM {quote(table.name)} WHERE {' AND '.join(where)}"
+
+
+@cache
+def _processors(table: Table, columns: tuple[str, ...], dialect: Dialect, coltypes: tuple[Any, ...]) -> Processors:
+    """Result processors of the columns that have one. They are asked for with the driver's own type code of each
+    result column (`cursor.description`), as SQLAlchemy does: PostgreSQL's NUMERIC processor depends on it."""
     processors = []
-    for index, name in enumerate(columns):
-        process = table.c[name].type.dialect_impl(dialect).result_processor(dialect, None)
+    for index, (name, coltype) in enumerate(zip(columns, coltypes, strict=True)):
+        process = table.c[name].type.dialect_impl(dialect).result_processor(dialect, coltype)
         if process is not None:
             processors.append((index, _json_empties(process) if isinstance(table.c[name].type, JSON) else process))
-    return sql, tuple(processors)
+    return tuple(processors)
 
 
 def _json_empties(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -72,8 +78,10 @@ def select_in(conn: Connection, table: Table, columns: Sequence[str], in_column:
             part = [bind_key(k) for k in part]
         size = next(s for s in _SIZES if s >= len(part))
         part += [part[-1]] * (size - len(part))
-        sql, processors = _plan(*shape, size, conn.dialect)
-        rows = conn.exec_driver_sql(sql, (*filters, *part)).fetchall()
+        result = conn.exec_driver_sql(_sql(*shape, size, conn.dialect), (*filters, *part))
+        coltypes = tuple(column[1] for column in result.cursor.description)
+        processors = _processors(table, tuple(columns), conn.dialect, coltypes)
+        rows = result.fetchall()
         if not processors:
             yield from rows
             continue

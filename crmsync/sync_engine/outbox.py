@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from crmsync.store.bulk import statement_chunks
 from crmsync.store.models import OutboxItem
 from crmsync.sync_engine.ingest import PageResult
 
@@ -86,15 +87,17 @@ def enqueue(conn: Connection, routes: OutboxRoutes, changes: Sequence[Mapping[st
         return 0
     for row in rows.values():
         row["fields"] = None if row["fields"] is None else ",".join(sorted(row["fields"]))
-    statement = _upsert(conn).values(list(rows.values()))
-    # A new change revives a dead letter and makes a waiting item due now: the record's state is new. Changed
-    # fields accumulate (`||` concatenates text on SQLite and PostgreSQL; NULL, "everything", absorbs).
-    statement = statement.on_conflict_do_update(
-        index_elements=["target", "entity", "canonical_id"],
-        set_={"status": "pending", "attempts": 0, "next_attempt_at": now, "last_error": None,
-              "fields": OUTBOX.c.fields.concat(",").concat(statement.excluded.fields),
-              "source": statement.excluded.source, "run_id": run_id, "updated_at": now})
-    conn.execute(statement)
+    values = list(rows.values())
+    for part in statement_chunks(conn, values, len(OUTBOX.columns)):  # defaults fill the columns rows leave out
+        statement = _upsert(conn).values(list(part))
+        # A new change revives a dead letter and makes a waiting item due now: the record's state is new. Changed
+        # fields accumulate (`||` concatenates text on SQLite and PostgreSQL; NULL, "everything", absorbs).
+        statement = statement.on_conflict_do_update(
+            index_elements=["target", "entity", "canonical_id"],
+            set_={"status": "pending", "attempts": 0, "next_attempt_at": now, "last_error": None,
+                  "fields": OUTBOX.c.fields.concat(",").concat(statement.excluded.fields),
+                  "source": statement.excluded.source, "run_id": run_id, "updated_at": now})
+        conn.execute(statement)
     return len(rows)
 
 
