@@ -24,7 +24,7 @@ DEFAULT_MATCH_KEYS: dict[str, list[str]] = {"lead": ["email", "phone"], "company
 CHUNK = 500  # bound on bound parameters per IN list (SQLite and PostgreSQL both take this easily)
 
 REF: Table = ExternalRef.__table__  # type: ignore[assignment]
-REF_COLUMNS = ("id", "external_id", "canonical_id", "seen_hash", "pushed_hash", "deleted_at")
+REF_COLUMNS = ("id", "external_id", "canonical_id", "seen_hash", "pushed_hash", "deleted_at", "seen_values")
 
 
 _RANDOM_HEX: list[str] = []  # 80-bit random parts drawn from the OS in batches: one system call per 256 ids
@@ -58,6 +58,7 @@ class RefRow:
     seen_hash: str | None
     pushed_hash: str | None
     deleted: bool
+    seen_values: dict[str, Any] | None = None  # what this system last held (ExternalRef.seen_values)
 
 
 @dataclass(slots=True)
@@ -85,10 +86,10 @@ def load_refs(conn: Connection, keys: Iterable[tuple[str, str, str]]) -> dict[tu
         by_source[(system, obj)].append(external_id)
     found: dict[tuple[str, str, str], RefRow] = {}
     for (system, obj), ids in by_source.items():
-        for ref_id, external_id, canonical_id, seen_hash, pushed_hash, deleted_at in select_in(
+        for ref_id, external_id, canonical_id, seen_hash, pushed_hash, deleted_at, seen_values in select_in(
                 conn, REF, REF_COLUMNS, "external_id", ids, equal={"system": system, "object": obj}):
             found[(system, obj, external_id)] = RefRow(ref_id, canonical_id, seen_hash, pushed_hash,
-                                                       deleted_at is not None)
+                                                       deleted_at is not None, seen_values)
     return found
 
 
@@ -147,7 +148,7 @@ def resolve_unlinked(
             break
         if resolution is None:
             resolution = Resolution(new_id(), is_new=True)
-        if resolution.is_new:
+        if resolution.is_new and not patch.link_only:  # a link-only record never makes a record to match
             for key in match_keys:
                 value = patch.values.get(key)
                 if value is not None:

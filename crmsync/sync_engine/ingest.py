@@ -36,9 +36,17 @@ from crmsync.sync_engine.identity import (
     load_refs,
     resolve_unlinked,
 )
-from crmsync.sync_engine.merge import CompiledPolicy, apply_outcome, merge_patch, new_record, value_key
+from crmsync.sync_engine.merge import (
+    CompiledPolicy,
+    MergeOutcome,
+    apply_outcome,
+    merge_patch,
+    new_record,
+    value_key,
+)
 from crmsync.sync_engine.prepare import PreparedPage, prepare_page
 from crmsync.sync_engine.records import CanonicalPatch, SourceRecord
+from crmsync.sync_engine.seen import changed_values, next_seen, same_value
 from crmsync.sync_engine.state import RecordState, load_states, write_states
 
 CHANGE_LOG: Table = ChangeLog.__table__  # type: ignore[assignment]
@@ -47,7 +55,7 @@ CHECKPOINT: Table = Checkpoint.__table__  # type: ignore[assignment]
 RECORD_ERROR: Table = RecordError.__table__  # type: ignore[assignment]
 
 RefKey = tuple[str, str, str]
-REF_UPDATE_COLUMNS = ["seen_hash", "source_modified_at", "seen_at", "deleted_at"]
+REF_UPDATE_COLUMNS = ["seen_hash", "source_modified_at", "seen_at", "deleted_at", "seen_values"]
 REF_INSERT_COLUMNS = ["system", "object", "external_id", "entity", "canonical_id", *REF_UPDATE_COLUMNS]
 LOG_COLUMNS = ["entity", "canonical_id", "kind", "system", "run_id", "changed_at", "changes"]
 _log_row = itemgetter(*LOG_COLUMNS)  # a change dict -> its change-log row, in LOG_COLUMNS order
@@ -57,12 +65,14 @@ _log_row = itemgetter(*LOG_COLUMNS)  # a change dict -> its change-log row, in L
 class PageResult:
     """Counts (read, created, updated, unchanged, deleted, conflicts, failed), the change log rows written
     (a create's `changes` names the fields it set: {"fields": [...]}, one dict shared by creates with the same
-    fields: read it, do not change it), and which systems need a push for each changed record."""
+    fields: read it, do not change it), which systems need a push for each changed record, and corrections:
+    per record, the systems whose value lost the merge and the fields to set there to the canonical value."""
 
     counts: Counter[str] = field(default_factory=Counter)
     changes: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     pushes: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    corrections: dict[tuple[str, str], dict[str, set[str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +222,8 @@ class _PageApplier:
         self.ref_updates: dict[int, tuple[Any, ...]] = {}
         self.field_conflicts: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.identity_conflicts: list[dict[str, Any]] = []
+        # What each source record's system holds after this page (ExternalRef.seen_values), by ref key.
+        self.seen: dict[RefKey, Mapping[str, Any]] = {}
         self.first_change = len(result.changes)  # this entity's change-log rows are result.changes[first_change:]
 
     def apply(self, patches: Sequence[CanonicalPatch]) -> None:
@@ -229,9 +241,17 @@ class _PageApplier:
             if ref and ref.deleted == patch.deleted and content_hash in (ref.seen_hash, ref.pushed_hash):
                 self.result.counts["unchanged"] += 1
                 continue
-            if ref and ref.pushed_hash and not patch.deleted and patch.echo_hash() == ref.pushed_hash:
-                # What we pushed came back, plus fields we never write (owner ...): only those are news.
-                patch.without_written_back()
+            if not patch.deleted:
+                seen = self.seen.get(key, ref.seen_values if ref else None)
+                self.seen[key] = next_seen(seen, patch.values, patch.cleared, patch.partial)
+                if ref and ref.pushed_hash and patch.echo_hash() == ref.pushed_hash:
+                    # What we pushed came back, plus fields we never write (owners ...): only those are news.
+                    patch.without_written_back()
+                # Only what changed in that system since we last saw it is asserted at this record's time
+                # (seen.py); the other fields keep their earlier assertion. A partial record (a webhook's
+                # change event) is nothing but what changed, at the time it changed: it is asserted as it is.
+                if not patch.partial:
+                    patch.values = changed_values(seen, patch.values)
             todo.append(patch)
             todo_keys.append(key)
             hashes.append(content_hash)
@@ -262,6 +282,9 @@ class _PageApplier:
                    resolution: Resolution | None, states: dict[str, RecordState],
                    linked: Links) -> None:
         counts = self.result.counts
+        if resolution is not None and resolution.is_new and patch.link_only:
+            counts["unmatched"] += 1  # may only join a record identity finds (a caller's number): none found
+            return
         if ref is None and resolution is None:
             pending = self.new_refs.get(key)
             if pending is None:  # a delete for a record we never saw
@@ -299,6 +322,7 @@ class _PageApplier:
             state.provenance_dirty = state.provenance_dirty or bool(outcome.provenance)
             for name, candidates in outcome.conflicts:
                 self.field_conflicts.setdefault((canonical_id, name), []).extend(candidates)
+            self._correct_losers(patch, canonical_id, state, outcome)
             if outcome.changes:
                 state.dirty = True
                 _mark_changed(state, outcome.changes)
@@ -313,6 +337,21 @@ class _PageApplier:
                 counts["unchanged"] += 1
             add_link(linked, canonical_id, (patch.system, patch.object))
         self._link(patch, key, content_hash, ref, resolution, canonical_id)
+
+    def _correct_losers(self, patch: CanonicalPatch, canonical_id: str, state: RecordState,
+                        outcome: MergeOutcome) -> None:
+        """A field the source asserted and the merge decided otherwise is set back there to the canonical value:
+        left alone, that system would keep its losing value for good (nothing else pushes to it)."""
+        writes = patch.written_back
+        if writes is None:
+            return
+        undecided = {name for name, _ in outcome.conflicts}
+        values = state.values
+        lost = {name for name, value in patch.values.items()
+                if name not in undecided and writes(name) and not same_value(values.get(name), value)}
+        if lost:
+            targets = self.result.corrections.setdefault((self.entity, canonical_id), {})
+            targets.setdefault(patch.system, set()).update(lost)
 
     def _link(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,
               resolution: Resolution | None, canonical_id: str) -> None:
@@ -339,7 +378,9 @@ class _PageApplier:
 
     def _track_ref(self, patch: CanonicalPatch, key: RefKey, content_hash: str, ref: RefRow | None,
                    canonical_id: str) -> None:
-        values = (content_hash, patch.source_ts, self.now, self.now if patch.deleted else None)  # REF_UPDATE_COLUMNS
+        seen = self.seen.get(key, ref.seen_values if ref is not None else None)
+        # REF_UPDATE_COLUMNS
+        values = (content_hash, patch.source_ts, self.now, self.now if patch.deleted else None, seen)
         if ref is not None:
             self.ref_updates[ref.id] = (*values, ref.id)
         else:

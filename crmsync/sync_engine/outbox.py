@@ -60,29 +60,41 @@ def _upsert(conn: Connection) -> Any:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(OUTBOX)
 
 
+Corrections = Mapping[tuple[str, str], Mapping[str, set[str]]]  # (entity, record) -> {target: fields}
+
+
 def enqueue(conn: Connection, routes: OutboxRoutes, changes: Sequence[Mapping[str, Any]], run_id: str | None,
-            now: datetime | None = None) -> int:
-    """One pending item per (target, record) for every change that targets need; returns items touched.
+            now: datetime | None = None, corrections: Corrections | None = None) -> int:
+    """One pending item per (target, record) for every change that targets need, and for every correction (a
+    system whose value lost the merge gets the canonical one); returns items touched.
 
     An item remembers which canonical fields changed (all of them for a new record), so the push sends only
     those and cannot overwrite what someone changed meanwhile in the target."""
     now = now or datetime.now(UTC)
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def add(route: Route, canonical_id: str, source: str, changed: set[str] | None) -> None:
+        if changed is not None and not any(map(route.writes, changed)):
+            return
+        key = (route.target, route.entity, canonical_id)
+        known = rows.get(key)
+        if known is not None:
+            changed = None if known["fields"] is None or changed is None else changed | known["fields"]
+        rows[key] = {
+            "target": route.target, "entity": route.entity, "canonical_id": canonical_id, "source": source,
+            "fields": changed, "status": "pending", "attempts": 0, "next_attempt_at": now, "last_error": None,
+            "run_id": run_id, "created_at": now, "updated_at": now}
+
     for change in changes:
-        if change["kind"] not in PUSHED_KINDS:
-            continue
-        changed = None if change["kind"] == "create" else set(change["changes"])
-        for route in routes.targets(change["entity"], change["system"]):
-            if changed is not None and not any(map(route.writes, changed)):
-                continue
-            key = (route.target, route.entity, change["canonical_id"])
-            known = rows.get(key)
-            if known is not None:
-                changed = None if known["fields"] is None or changed is None else changed | known["fields"]
-            rows[key] = {
-                "target": route.target, "entity": route.entity, "canonical_id": change["canonical_id"],
-                "source": change["system"], "fields": changed, "status": "pending", "attempts": 0,
-                "next_attempt_at": now, "last_error": None, "run_id": run_id, "created_at": now, "updated_at": now}
+        if change["kind"] in PUSHED_KINDS:
+            changed = None if change["kind"] == "create" else set(change["changes"])
+            for route in routes.targets(change["entity"], change["system"]):
+                add(route, change["canonical_id"], change["system"], changed)
+    for (entity, canonical_id), targets in (corrections or {}).items():
+        for target, fields in targets.items():
+            route = routes.route(target, entity)
+            if route is not None:
+                add(route, canonical_id, "merge", set(fields))
     if not rows:
         return 0
     for row in rows.values():
@@ -109,7 +121,7 @@ def changed_fields(value: str | None) -> frozenset[str] | None:
 def outbox_hook(routes: OutboxRoutes, run_id: str | None) -> Callable[[Connection, PageResult, Any], None]:
     """An Ingestor page hook that enqueues the page's changes for their targets."""
     def hook(conn: Connection, result: PageResult, _records: Any) -> None:
-        result.counts["queued"] += enqueue(conn, routes, result.changes, run_id)
+        result.counts["queued"] += enqueue(conn, routes, result.changes, run_id, corrections=result.corrections)
 
     return hook
 

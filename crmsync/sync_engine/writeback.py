@@ -25,7 +25,7 @@ from crmsync.errors import MappingError
 from crmsync.sync_engine import lease
 from crmsync.sync_engine.identity import REF, chunks
 from crmsync.sync_engine.outbox import OUTBOX, Route, changed_fields
-from crmsync.sync_engine.records import SourceRecord
+from crmsync.sync_engine.records import CanonicalPatch, SourceRecord
 from crmsync.sync_engine.state import load_states
 from crmsync.sync_engine.workspace import Workspace
 
@@ -49,6 +49,8 @@ class Prepared:
     object: str
     write: WriteItem
     pushed_hash: str | None
+    # The canonical values the push sets there, as the target will report them (ExternalRef.seen_values).
+    pushed_values: Mapping[str, Any]
 
 
 class OutboxDrainer:
@@ -167,8 +169,13 @@ class OutboxDrainer:
                     skipped.append(item)
                     continue
                 # The echo hash covers the whole record as the target will hold it after this push.
-                prepared.append(Prepared(item, object_name, WriteItem(item.canonical_id, payload, external_id),
-                                         _echo_hash(mapper, system, target, object_name, full)))
+                echo = _as_read_back(mapper, system, target, object_name, full)
+                pushed = _as_read_back(mapper, system, target, object_name, payload)
+                prepared.append(Prepared(
+                    item, object_name, WriteItem(item.canonical_id, payload, external_id),
+                    echo.echo_hash() if echo else None,
+                    {} if pushed is None else {**pushed.values, **{
+                        name: state.values[name] for name in pushed.refs if name in state.values}}))
         return prepared, skipped, refused
 
     def _write(self, target: str, object_name: str, writes: list[WriteItem]) -> list[WriteResult]:
@@ -216,11 +223,15 @@ class OutboxDrainer:
                 external_id = result.external_id or entry.write.external_id
                 if external_id is None:
                     continue
-                values = {"pushed_hash": entry.pushed_hash, "pushed_at": now, "deleted_at": None}
-                moved = conn.execute(update(REF).where(and_(
-                    REF.c.system == target, REF.c.object == entry.object, REF.c.external_id == external_id))
-                    .values(**values)).rowcount
-                if not moved:
+                where = and_(REF.c.system == target, REF.c.object == entry.object, REF.c.external_id == external_id)
+                held = conn.execute(select(REF.c.seen_values).where(where)).first()
+                # The target now holds what we pushed over what it held (all of it, for a record it lacked).
+                seen = {**(held.seen_values or {}), **entry.pushed_values} if held else dict(entry.pushed_values)
+                values = {"pushed_hash": entry.pushed_hash, "pushed_at": now, "deleted_at": None,
+                          "seen_values": seen}
+                if held:
+                    conn.execute(update(REF).where(where).values(**values))
+                else:
                     conn.execute(REF.insert().values(system=target, object=entry.object, external_id=external_id,
                                                      entity=entity, canonical_id=entry.item.canonical_id, **values))
             _delete_unchanged(conn, [entry.item for entry, _ in done])
@@ -251,11 +262,11 @@ def _ref_resolver(conn: Connection, target: str) -> Callable[[str, str], str | N
     return resolve
 
 
-def _echo_hash(mapper: Any, system: str, target: str, object_name: str, payload: Mapping[str, Any]) -> str | None:
-    """The content hash the target's copy will have when we read it back: what we pushed, mapped in."""
+def _as_read_back(mapper: Any, system: str, target: str, object_name: str,
+                  payload: Mapping[str, Any]) -> CanonicalPatch | None:
+    """What reading `payload` back from the target will say: its echo hash, the canonical values it holds."""
     try:
-        patch = mapper.to_patch(SourceRecord(system, object_name, "pushed", datetime.now(UTC), payload,
-                                             connection=target))
+        return mapper.to_patch(SourceRecord(system, object_name, "pushed", datetime.now(UTC), payload,  # type: ignore[no-any-return]
+                                            connection=target))
     except MappingError:
         return None
-    return patch.echo_hash()

@@ -72,7 +72,7 @@ class HubSpotWebhookAdapter:
         cleared = frozenset({f"properties.{name}"}) if value in (None, "") else frozenset()
         return SourceRecord("hubspot", stream, notice.object_id, notice.occurred_at,
                             {"id": notice.object_id, "properties": {} if cleared else {name: value}},
-                            cleared=cleared, connection=self.connector.name)
+                            cleared=cleared, connection=self.connector.name, partial=True)
 
 
 def build_adapter(connector: HubSpotConnector, config: ConnectionConfig, public_url: str | None
