@@ -22,6 +22,7 @@ from crmsync.store.types import json_default
 from crmsync.sync_engine.records import CanonicalPatch
 
 Key = tuple[Any, ...]
+DECISION_PREFIX = "conflict:"  # the run of a provenance entry a person's decision wrote (review.py)
 
 
 def iso_utc(ts: datetime) -> str:
@@ -196,6 +197,9 @@ def merge_patch(
                 changes[name] = [current, value]
             continue
         strategy = rule.strategy
+        prov = provenance.get(name)
+        if prov is not None and prov[1] >= ts and (prov[2] or "").startswith(DECISION_PREFIX):
+            continue  # a person decided this field after the source said so: the decision stands
         if strategy == "by_system":
             current = values.get(name)
             if value is not None:
@@ -208,7 +212,6 @@ def merge_patch(
         if strategy == "union":
             value = sorted({*(value if isinstance(value, list) else [value])})
         current = values.get(name)
-        prov = provenance.get(name)
         if prov is None:
             _set(outcome, name, current, sorted({*(current or []), *value}) if strategy == "union" else value, new_prov)
             continue

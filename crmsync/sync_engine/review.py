@@ -20,7 +20,8 @@ from crmsync.store.locks import lock_record_writes
 from crmsync.store.models import DealPerson, field_type
 from crmsync.sync_engine.identity import REF
 from crmsync.sync_engine.ingest import CHANGE_LOG, CONFLICT
-from crmsync.sync_engine.merge import CompiledPolicy, apply_outcome, merge_patch
+from crmsync.sync_engine.merge import DECISION_PREFIX, CompiledPolicy, apply_outcome, iso_utc, merge_patch
+from crmsync.sync_engine.outbox import OutboxRoutes, enqueue
 from crmsync.sync_engine.records import CanonicalPatch
 from crmsync.sync_engine.state import entity_table, load_states, write_states
 
@@ -89,9 +90,14 @@ def _move_deal_people(conn: Connection, column: str, survivor: str, absorbed: st
     conn.execute(DEAL_PERSON.delete().where(DEAL_PERSON.c[column] == absorbed))
 
 
-def resolve_conflict(engine: Engine, conflict_id: int, take: str, policy: MergePolicy) -> str:
+def resolve_conflict(engine: Engine, conflict_id: int, take: str, policy: MergePolicy,
+                     routes: OutboxRoutes | None = None, decided_by: str = "cli") -> str:
     """Close a conflict: a field conflict takes the named system's value; an identity conflict keeps the
-    named canonical id and merges the other candidates into it. Returns what was done, for the user."""
+    named canonical id and merges the other candidates into it. Returns what was done, for the user.
+
+    The decision reaches every system like any other change: with `routes`, the records it changed are queued
+    for write-back in the same transaction (the field to every system but the one taken; a merged record, all
+    of it, to every system)."""
     with engine.begin() as conn:
         lock_record_writes(conn)  # a record is read, changed and written back, as a page apply does
         row = conn.execute(select(CONFLICT).where(CONFLICT.c.id == conflict_id)).mappings().first()
@@ -107,15 +113,18 @@ def resolve_conflict(engine: Engine, conflict_id: int, take: str, policy: MergeP
             for other in ids:
                 if other != take:
                     merge_records(conn, row["entity"], take, other, policy, reason=f"conflict:{conflict_id}")
+            change = {"kind": "create", "entity": row["entity"], "canonical_id": take, "system": "review"}
             done = f"merged {len(ids) - 1} record(s) into {row['entity']} {take}"
         else:
-            done = _take_field_value(conn, row, take, now)
+            done, change = _take_field_value(conn, row, take, now)
+        if routes is not None:
+            enqueue(conn, routes, [change], None, now)
         conn.execute(update(CONFLICT).where(CONFLICT.c.id == conflict_id)
-                     .values(status="resolved", resolved_at=now, resolution=take))
+                     .values(status="resolved", resolved_at=now, resolution=f"{take} (by {decided_by})"))
     return done
 
 
-def _take_field_value(conn: Connection, row: Any, take: str, now: datetime) -> str:
+def _take_field_value(conn: Connection, row: Any, take: str, now: datetime) -> tuple[str, dict[str, Any]]:
     offered = [c for c in row["candidates"] if c["system"] == take]
     if not offered:
         systems = sorted({c["system"] for c in row["candidates"]})
@@ -129,10 +138,14 @@ def _take_field_value(conn: Connection, row: Any, take: str, now: datetime) -> s
     coerce = coercer(column_type) if column_type else None
     # Candidates were stored as JSON: bring dates and amounts back to their column type.
     state.values[name] = coerce(chosen["value"], {}) if coerce and chosen["value"] is not None else chosen["value"]
-    state.provenance[name] = [take, chosen["source_ts"], f"conflict:{row['id']}"]
+    # A person's decision, at the time it was made: only an edit made after it in some system changes the field
+    # again (merge.py); a stale assertion older than the decision never reopens the question.
+    state.provenance[name] = [take, iso_utc(now), f"{DECISION_PREFIX}{row['id']}"]
     state.dirty = state.provenance_dirty = True
     write_states(conn, entity, states, now)
+    changes = {name: [old, chosen["value"]]}
     conn.execute(CHANGE_LOG.insert().values(
         entity=entity, canonical_id=record_id, kind="resolve", system=take, run_id=None, changed_at=now,
-        changes={name: [old, chosen["value"]]}))
-    return f"{entity} {record_id}: {name} = {chosen['value']!r} (from {take})"
+        changes=changes))
+    change = {"kind": "update", "entity": entity, "canonical_id": record_id, "system": take, "changes": changes}
+    return f"{entity} {record_id}: {name} = {chosen['value']!r} (from {take})", change

@@ -8,22 +8,24 @@ Every canonical record still known under such an id is merged into the survivor'
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import Connection, and_, select
 
 from crmsync.config.policy import MergePolicy
 from crmsync.sync_engine.identity import REF
 from crmsync.sync_engine.ingest import PageResult
+from crmsync.sync_engine.outbox import OutboxRoutes, enqueue
 from crmsync.sync_engine.records import SourceRecord
 from crmsync.sync_engine.review import merge_records
 
 MERGED_IDS_KEY = "merged_ids"
 
 
-def redirect_merges(conn: Connection, records: Iterable[SourceRecord], policy: MergePolicy) -> list[tuple[str, str]]:
-    """Merge canonical records of merged-away ids into the survivor's; returns (absorbed, survivor) pairs."""
-    done: list[tuple[str, str]] = []
+def redirect_merges(conn: Connection, records: Iterable[SourceRecord],
+                    policy: MergePolicy) -> list[tuple[str, str, str]]:
+    """Merge canonical records of merged-away ids into the survivor's; returns (entity, absorbed, survivor)."""
+    done: list[tuple[str, str, str]] = []
     for record in records:
         merged = [str(i) for i in record.payload.get(MERGED_IDS_KEY) or () if str(i) != record.external_id]
         if not merged or record.deleted:
@@ -40,13 +42,20 @@ def redirect_merges(conn: Connection, records: Iterable[SourceRecord], policy: M
             if row is not None and row.canonical_id != survivor.canonical_id:
                 merge_records(conn, survivor.entity, survivor.canonical_id, row.canonical_id, policy,
                               reason=f"{record.origin}:merge")
-                done.append((row.canonical_id, survivor.canonical_id))
+                done.append((survivor.entity, row.canonical_id, survivor.canonical_id))
     return done
 
 
-def merge_hook(policy: MergePolicy):  # type: ignore[no-untyped-def]
-    """An Ingestor page hook applying the page's source-side merges."""
+def merge_hook(policy: MergePolicy, routes: OutboxRoutes | None = None,
+               run_id: str | None = None) -> Callable[[Connection, PageResult, Iterable[SourceRecord]], None]:
+    """An Ingestor page hook applying the page's source-side merges; with `routes`, each survivor is queued whole
+    for every system (their copies of the absorbed record now stand for it)."""
     def hook(conn: Connection, result: PageResult, records: Iterable[SourceRecord]) -> None:
-        result.counts["merged"] += len(redirect_merges(conn, records, policy))
+        merged = redirect_merges(conn, records, policy)
+        result.counts["merged"] += len(merged)
+        if routes is not None and merged:
+            changes = [{"kind": "create", "entity": entity, "canonical_id": survivor, "system": "merge"}
+                       for entity, _absorbed, survivor in merged]
+            result.counts["queued"] += enqueue(conn, routes, changes, run_id)
 
     return hook

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from crmsync.config.policy import MergePolicy
 from crmsync.errors import CrmsyncError
-from crmsync.store.models import Activity, ChangeLog, Conflict, ExternalRef, Lead
+from crmsync.store.models import Activity, ChangeLog, Conflict, ExternalRef, Lead, OutboxItem
 from crmsync.sync_engine.ingest import Ingestor
+from crmsync.sync_engine.outbox import OutboxRoutes, Route
 from crmsync.sync_engine.records import SourceRecord
 from crmsync.sync_engine.review import resolve_conflict
 
@@ -59,3 +60,28 @@ def test_resolving_an_identity_conflict_merges_and_keeps_history(engine, mapping
     assert {r["canonical_id"] for r in rows(engine, ExternalRef)} == {survivor}
     assert rows(engine, Activity)[0]["lead_id"] == survivor
     assert {r["kind"] for r in rows(engine, ChangeLog, ChangeLog.canonical_id == absorbed)} == {"create", "merge"}
+
+
+def test_a_decision_is_written_back_and_an_older_assertion_does_not_reopen_it(engine, mappings):
+    routes = OutboxRoutes([Route("salesforce", "lead", "Lead"), Route("hubspot", "lead", "contacts")])
+    ingestor = Ingestor(engine, mappings, POLICY)
+    ingestor.ingest_page([SourceRecord("salesforce", "Lead", "1", T0, {
+        "Email": "a@x.io", "LastName": "A", "Status": "Working - Contacted"})], "r1")
+    ingestor.ingest_page([SourceRecord("hubspot", "contacts", "9", T0, {
+        "properties": {"email": "a@x.io", "hs_lead_status": "UNQUALIFIED"}})], "r2")
+    [conflict] = rows(engine, Conflict)
+    with engine.begin() as conn:
+        conn.execute(OutboxItem.__table__.delete())
+    resolve_conflict(engine, conflict["id"], "hubspot", POLICY, routes)
+    # The decision goes to the system that said otherwise, like any change; not back to the one it came from.
+    assert [(r["target"], r["fields"]) for r in rows(engine, OutboxItem)] == [("salesforce", "lead_status")]
+    # Salesforce's copy changed before the decision was made (read only now): it does not reopen the question.
+    ingestor.ingest_page([SourceRecord("salesforce", "Lead", "1", T0 + timedelta(minutes=1), {
+        "Email": "a@x.io", "LastName": "A", "Status": "Closed - Converted"})], "r3")
+    assert rows(engine, Lead)[0]["lead_status"] == "unqualified"
+    assert [c["status"] for c in rows(engine, Conflict)] == ["resolved"]
+    # An edit made after the decision is a new disagreement for a person to decide.
+    later = datetime.now(UTC) + timedelta(days=1)
+    ingestor.ingest_page([SourceRecord("salesforce", "Lead", "1", later, {
+        "Email": "a@x.io", "LastName": "A", "Status": "Open - Not Contacted"})], "r4")
+    assert [c["status"] for c in rows(engine, Conflict)] == ["resolved", "open"]
