@@ -129,7 +129,7 @@ def run_sync(connection: str | None, push: bool) -> None:
                 _report(summary, dry_run=False)
                 failed = failed or summary.status not in ("ok", "stopped")
             if push and not stop.is_set():
-                _print_push(OutboxDrainer(workspace).drain())
+                _print_push(OutboxDrainer(workspace, stop=stop).drain())
     finally:
         workspace.close()
     if failed:

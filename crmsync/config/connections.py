@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from crmsync.config.deletes import DEFAULT_DELETE_POLICY, DeletePolicy
 from crmsync.errors import ConfigError
 
 Direction = Literal["pull", "push", "both"]
@@ -52,6 +53,7 @@ class ConnectionConfig(BaseModel):
     mapping_dir: Path | None = None  # this connection's own mapping files, overriding the built-ins
     options: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
+    deletes: DeletePolicy = DEFAULT_DELETE_POLICY  # what a delete in this system does (config/deletes.py)
 
     @field_validator("objects", mode="before")
     @classmethod

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crmsync.config.connections import ConnectionConfig, expand_env
+from crmsync.config.deletes import DeleteRail
 from crmsync.config.policy import MergePolicy
 from crmsync.errors import ConfigError, NotFoundError
 from crmsync.sync_engine.identity import DEFAULT_MATCH_KEYS
@@ -71,6 +72,7 @@ class Settings(BaseModel):
     backfill: BackfillSettings = Field(default_factory=BackfillSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     payments: PaymentRules = Field(default_factory=PaymentRules)
+    deletes: DeleteRail = Field(default_factory=DeleteRail)
     config_file: Path | None = Field(default=None, exclude=True)  # where these settings came from
 
     @model_validator(mode="after")

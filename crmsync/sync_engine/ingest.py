@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Table, and_, select
 
+from crmsync.config.deletes import DEFAULT_DELETE_POLICY, DeletePolicy
 from crmsync.config.policy import MergePolicy
 from crmsync.mappings.loader import MappingSet
 from crmsync.store.bulk import insert_rows, update_rows
@@ -49,6 +50,9 @@ from crmsync.sync_engine.records import CanonicalPatch, SourceRecord
 from crmsync.sync_engine.seen import changed_values, next_seen, same_value
 from crmsync.sync_engine.state import RecordState, load_states, write_states
 
+if TYPE_CHECKING:  # deletes.py builds on this module
+    from crmsync.sync_engine.deletes import DeleteGuard
+
 CHANGE_LOG: Table = ChangeLog.__table__  # type: ignore[assignment]
 CONFLICT: Table = Conflict.__table__  # type: ignore[assignment]
 CHECKPOINT: Table = Checkpoint.__table__  # type: ignore[assignment]
@@ -73,6 +77,8 @@ class PageResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
     pushes: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     corrections: dict[tuple[str, str], dict[str, set[str]]] = field(default_factory=dict)
+    # (entity, record, connection): records a delete archived whose connection propagates deletes.
+    deletes: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +95,15 @@ class Ingestor:
         mappings: MappingSet,
         policy: MergePolicy,
         match_keys: Mapping[str, Sequence[str]] | None = None,
+        delete_policies: Mapping[str, DeletePolicy] | None = None,
     ) -> None:
         self.engine = engine
         self.mappings = mappings
         self.policy = CompiledPolicy(policy)
         self.match_keys = dict(DEFAULT_MATCH_KEYS if match_keys is None else match_keys)
+        self.delete_policies = dict(delete_policies or {})  # by connection; unlisted: DEFAULT_DELETE_POLICY
+        # Set by a run: the mass-delete rail, checked before a page's deletes are applied (sync_engine/deletes.py).
+        self.delete_guard: DeleteGuard | None = None
         # Called inside each page's transaction after the records are applied (the outbox enqueues here,
         # so a change and the push it needs commit together; source-side merges are applied here).
         self.page_hooks: list[Callable[[Connection, PageResult, Sequence[SourceRecord]], None]] = []
@@ -142,6 +152,8 @@ class Ingestor:
             try:
                 # Before the first read: a page decides on what the store holds when it writes (store/locks.py).
                 lock_record_writes(conn)
+                if self.delete_guard is not None:
+                    self.delete_guard.check(conn, [p for p in prepared.patches if p.deleted])
                 # Parents first, so a contact's AccountId in the same page resolves to the company it names.
                 for entity in sorted(by_entity, key=["company", "lead", "deal", "activity", "payment"].index):
                     self._resolve_refs(conn, by_entity[entity])
@@ -238,8 +250,9 @@ class _PageApplier:
             content_hash = patch.seen_hash or patch.content_hash()
             ref = refs.get(key)
             # Same content as last seen, or as what we pushed there ourselves (an echo): nothing to do.
-            if ref and ref.deleted == patch.deleted and content_hash in (ref.seen_hash, ref.pushed_hash):
-                self.result.counts["unchanged"] += 1
+            if ref and ref.deleted == patch.deleted and (
+                    patch.deleted or content_hash in (ref.seen_hash, ref.pushed_hash)):
+                self.result.counts["unchanged"] += 1  # nothing new, or a delete we know of (our own, say)
                 continue
             if not patch.deleted:
                 seen = self.seen.get(key, ref.seen_values if ref else None)
@@ -312,9 +325,6 @@ class _PageApplier:
         if patch.deleted:
             self._delete(patch, canonical_id, state, linked)
         else:
-            if state.deleted_at is not None:
-                state.deleted_at, state.dirty = None, True
-                _mark_changed(state, ("deleted_at",))
             state.expand()
             outcome = merge_patch(self.entity, state.values, state.provenance, patch, self.ingestor.policy,
                                   self.run_id)
@@ -326,6 +336,9 @@ class _PageApplier:
             if outcome.changes:
                 state.dirty = True
                 _mark_changed(state, outcome.changes)
+                if state.deleted_at is not None:  # archived, and edited since in a system that still holds it
+                    state.deleted_at = None
+                    _mark_changed(state, ("deleted_at",))
                 self._log(canonical_id, kind, patch.system,
                           created_fields(tuple(outcome.changes)) if kind == "create" else outcome.changes)
                 others = {system for system, _ in linked.get(canonical_id, ())} - {patch.system}
@@ -362,14 +375,21 @@ class _PageApplier:
 
     def _delete(self, patch: CanonicalPatch, canonical_id: str, state: RecordState,
                 linked: Links) -> None:
+        """A record deleted in its system: the link goes, and the canonical record is archived as the system's
+        delete policy says (config/deletes.py); logged either way."""
         self.result.counts["deleted"] += 1
         gone = (patch.system, patch.object)
         live = linked[canonical_id] = tuple(pair for pair in linked.get(canonical_id, ()) if pair != gone)
-        if not live and state.deleted_at is None:
-            # The last system that knew this record deleted it: the canonical record goes too (soft).
+        policy = self.ingestor.delete_policies.get(patch.system, DEFAULT_DELETE_POLICY)
+        changes: dict[str, Any] = {"deleted_in": [None, f"{patch.system} {patch.object} {patch.external_id}"]}
+        # `ignore` archives only what no system holds any more.
+        if state.deleted_at is None and (policy != "ignore" or not live):
             state.deleted_at, state.dirty = self.now, True
             _mark_changed(state, ("deleted_at",))
-            self._log(canonical_id, "delete", patch.system, {"deleted_at": [None, self.now]})
+            changes["deleted_at"] = [None, self.now]
+            if policy == "propagate" and live:
+                self.result.deletes.append((self.entity, canonical_id, patch.system))
+        self._log(canonical_id, "delete", patch.system, changes)
 
     def _log(self, canonical_id: str, kind: str, system: str, changes: dict[str, Any]) -> None:
         self.result.changes.append({"entity": self.entity, "canonical_id": canonical_id, "kind": kind,

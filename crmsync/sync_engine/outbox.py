@@ -64,16 +64,18 @@ Corrections = Mapping[tuple[str, str], Mapping[str, set[str]]]  # (entity, recor
 
 
 def enqueue(conn: Connection, routes: OutboxRoutes, changes: Sequence[Mapping[str, Any]], run_id: str | None,
-            now: datetime | None = None, corrections: Corrections | None = None) -> int:
-    """One pending item per (target, record) for every change that targets need, and for every correction (a
-    system whose value lost the merge gets the canonical one); returns items touched.
+            now: datetime | None = None, corrections: Corrections | None = None,
+            deletes: Sequence[tuple[str, str, str]] = ()) -> int:
+    """One pending item per (target, record) for every change that targets need, for every correction (a
+    system whose value lost the merge gets the canonical one) and for every delete to propagate ((entity,
+    record, connection it was deleted in): a delete item for each other target); returns items touched.
 
     An item remembers which canonical fields changed (all of them for a new record), so the push sends only
     those and cannot overwrite what someone changed meanwhile in the target."""
     now = now or datetime.now(UTC)
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
 
-    def add(route: Route, canonical_id: str, source: str, changed: set[str] | None) -> None:
+    def add(route: Route, canonical_id: str, source: str, changed: set[str] | None, kind: str = "upsert") -> None:
         if changed is not None and not any(map(route.writes, changed)):
             return
         key = (route.target, route.entity, canonical_id)
@@ -82,8 +84,8 @@ def enqueue(conn: Connection, routes: OutboxRoutes, changes: Sequence[Mapping[st
             changed = None if known["fields"] is None or changed is None else changed | known["fields"]
         rows[key] = {
             "target": route.target, "entity": route.entity, "canonical_id": canonical_id, "source": source,
-            "fields": changed, "status": "pending", "attempts": 0, "next_attempt_at": now, "last_error": None,
-            "run_id": run_id, "created_at": now, "updated_at": now}
+            "fields": changed, "kind": kind, "status": "pending", "attempts": 0, "next_attempt_at": now,
+            "last_error": None, "run_id": run_id, "created_at": now, "updated_at": now}
 
     for change in changes:
         if change["kind"] in PUSHED_KINDS:
@@ -95,6 +97,9 @@ def enqueue(conn: Connection, routes: OutboxRoutes, changes: Sequence[Mapping[st
             route = routes.route(target, entity)
             if route is not None:
                 add(route, canonical_id, "merge", set(fields))
+    for entity, canonical_id, source in deletes:
+        for route in routes.targets(entity, source):
+            add(route, canonical_id, source, None, "delete")
     if not rows:
         return 0
     for row in rows.values():
@@ -107,6 +112,7 @@ def enqueue(conn: Connection, routes: OutboxRoutes, changes: Sequence[Mapping[st
         statement = statement.on_conflict_do_update(
             index_elements=["target", "entity", "canonical_id"],
             set_={"status": "pending", "attempts": 0, "next_attempt_at": now, "last_error": None,
+                  "kind": statement.excluded.kind,
                   "fields": OUTBOX.c.fields.concat(",").concat(statement.excluded.fields),
                   "source": statement.excluded.source, "run_id": run_id, "updated_at": now})
         conn.execute(statement)
@@ -121,19 +127,31 @@ def changed_fields(value: str | None) -> frozenset[str] | None:
 def outbox_hook(routes: OutboxRoutes, run_id: str | None) -> Callable[[Connection, PageResult, Any], None]:
     """An Ingestor page hook that enqueues the page's changes for their targets."""
     def hook(conn: Connection, result: PageResult, _records: Any) -> None:
-        result.counts["queued"] += enqueue(conn, routes, result.changes, run_id, corrections=result.corrections)
+        result.counts["queued"] += enqueue(conn, routes, result.changes, run_id, corrections=result.corrections,
+                                           deletes=result.deletes)
 
     return hook
 
 
 def depth(engine: Engine) -> dict[str, dict[str, int]]:
-    """target → {"pending": n, "dead": n}."""
+    """target → {"pending": n, "dead": n, "held": n}."""
     query = select(OUTBOX.c.target, OUTBOX.c.status, func.count()).group_by(OUTBOX.c.target, OUTBOX.c.status)
     found: dict[str, dict[str, int]] = {}
     with engine.connect() as conn:
         for target, status, count in conn.execute(query):
-            found.setdefault(target, {"pending": 0, "dead": 0})[status] = count
+            found.setdefault(target, {"pending": 0, "dead": 0, "held": 0})[status] = count
     return found
+
+
+def held_reasons(engine: Engine, limit: int = 5) -> dict[str, list[tuple[str, int]]]:
+    """target → its most common reasons for holding records back, with how many each (for `crmsync status`)."""
+    query = (select(OUTBOX.c.target, OUTBOX.c.last_error, func.count().label("n"))
+             .where(OUTBOX.c.status == "held").group_by(OUTBOX.c.target, OUTBOX.c.last_error))
+    found: dict[str, list[tuple[str, int]]] = {}
+    with engine.connect() as conn:
+        for target, reason, count in conn.execute(query):
+            found.setdefault(target, []).append((reason or "", count))
+    return {target: sorted(reasons, key=lambda r: -r[1])[:limit] for target, reasons in found.items()}
 
 
 def list_items(engine: Engine, status: str | None = None, limit: int = 100) -> list[Mapping[str, Any]]:

@@ -19,11 +19,12 @@ from typing import Any, Protocol
 
 from sqlalchemy import Table, and_, select
 
-from crmsync.connectors.base import ConnectorError, QuotaExhausted
+from crmsync.connectors.base import Capability, ConnectorError, QuotaExhausted
 from crmsync.errors import CrmsyncError, NotFoundError
 from crmsync.store.models import Checkpoint, SyncRun
 from crmsync.sync_engine import lease
 from crmsync.sync_engine.bulk_mode import bulk_write_mode
+from crmsync.sync_engine.deletes import DeleteGuard, MassDeletePaused, missing_ids
 from crmsync.sync_engine.identity import new_id
 from crmsync.sync_engine.ingest import CheckpointUpdate, Ingestor, PageResult, save_checkpoint
 from crmsync.sync_engine.prefetch import prefetched
@@ -35,6 +36,7 @@ log = logging.getLogger("crmsync.runner")
 CHECKPOINT: Table = Checkpoint.__table__  # type: ignore[assignment]
 SYNC_RUN: Table = SyncRun.__table__  # type: ignore[assignment]
 BACKFILL_PREFIX = "backfill:"
+RECONCILE_PAGE = 500  # deletes found by listing ids, applied a page at a time
 SUMMARY_KEYS = ("read", "created", "updated", "unchanged", "deleted", "conflicts", "failed", "queued")
 
 
@@ -105,12 +107,18 @@ class SyncRunner:
     """One connection's runs. `stop` (an Event) ends a run cleanly between pages."""
 
     def __init__(self, workspace: Workspace, connection: str, observer: RunObserver | None = None,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None, confirm_deletes: bool = False) -> None:
         self.workspace, self.connection = workspace, connection
         self.config = workspace.connection(connection)
         self.observer = observer or SilentObserver()
         self.stop = stop or threading.Event()
         self.lease = lease.HeldLease(workspace.engine, f"sync:{connection}")
+        self.confirm_deletes = confirm_deletes  # lifts the mass-delete rail for this runner's passes
+
+    def _ingestor(self, run_id: str) -> Ingestor:
+        ingestor = self.workspace.ingestor(self.connection, run_id)
+        ingestor.delete_guard = DeleteGuard(self.connection, self.workspace.settings.deletes, self.confirm_deletes)
+        return ingestor
 
     def streams(self, only: Sequence[str] | None) -> list[str]:
         pulled = self.config.pulled_objects()
@@ -128,7 +136,7 @@ class SyncRunner:
         summary = RunSummary(new_id(), self.connection, "incremental")
         with self._run(summary, dry_run):
             connector = self.workspace.connector(self.connection)
-            ingestor = self.workspace.ingestor(self.connection, summary.run_id)
+            ingestor = self._ingestor(summary.run_id)
             for stream in streams:
                 self.observer.stream_started(stream, None)
                 cursor = self.checkpoint(stream)
@@ -139,6 +147,32 @@ class SyncRunner:
                         return summary
         return summary
 
+    # -- hard deletes ------------------------------------------------------------------------------------
+    def reconcile_deletes(self, only: Sequence[str] | None = None, dry_run: bool = False) -> RunSummary:
+        """List the ids every stream still has (where the connector can) and apply the records the store links
+        that are gone as deletes: hard deletes no incremental read reports (deletes.py)."""
+        streams = self.streams(only)
+        summary = RunSummary(new_id(), self.connection, "reconcile")
+        with self._run(summary, dry_run):
+            connector = self.workspace.connector(self.connection)
+            if Capability.ID_LISTING not in connector.capabilities:
+                raise ConnectorError(f"connection {self.connection} ({self.config.system}) cannot list record ids, "
+                                     "so hard deletes can only arrive through its incremental reads")
+            ingestor = self._ingestor(summary.run_id)
+            for stream in streams:
+                self.observer.stream_started(stream, None)
+                began = datetime.now(UTC)
+                listed = (record_id for page in connector.list_ids(stream) for record_id in page)  # type: ignore[attr-defined]
+                gone = missing_ids(self.workspace.engine, self.connection, stream, listed, began)
+                system = self.config.system
+                for start in range(0, len(gone), RECONCILE_PAGE):
+                    records = [SourceRecord(system, stream, external_id, began, {}, deleted=True,
+                                            connection=self.connection)
+                               for external_id in gone[start:start + RECONCILE_PAGE]]
+                    self._stored(summary, stream, ingestor.ingest_page(records, summary.run_id, dry_run=dry_run))
+                summary.streams.setdefault(stream, Counter())
+        return summary
+
     # -- backfill ----------------------------------------------------------------------------------------
     def backfill(self, only: Sequence[str] | None = None, since: datetime | None = None,
                  until: datetime | None = None, resume: bool = False, dry_run: bool = False) -> RunSummary:
@@ -147,7 +181,7 @@ class SyncRunner:
         use_worker = self.workspace.settings.backfill.mapping_worker
         with self._run(summary, dry_run):
             connector = self.workspace.connector(self.connection)
-            ingestor = self.workspace.ingestor(self.connection, summary.run_id)
+            ingestor = self._ingestor(summary.run_id)
             with bulk_write_mode(self.workspace.engine, ingestor.mappings, use_worker) as preparer:
                 return self._backfill_streams(summary, streams, since, until, resume, dry_run, connector,
                                               ingestor, preparer)
@@ -256,30 +290,30 @@ class _RunRecord:
                                                   kind=self.summary.kind, status="running",
                                                   started_at=datetime.now(UTC), counts={}))
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _tb: Any) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _tb: Any) -> bool:
         summary = self.summary
         if exc is None:
             summary.status = "stopped" if self.runner.stop.is_set() else "ok"
         elif isinstance(exc, KeyboardInterrupt):
             summary.status, summary.error = "stopped", "interrupted"
-        elif isinstance(exc, QuotaExhausted):
+        elif isinstance(exc, QuotaExhausted | MassDeletePaused):
             summary.status, summary.error = "paused", str(exc)
         else:
             summary.status = "failed"
             summary.error = str(exc) if isinstance(exc, CrmsyncError) else f"{type(exc).__name__}: {exc}"
         totals = {key: value for key, value in summary.totals().items() if value}
         try:
-            if self.dry_run:
-                return
-            with self.engine.begin() as conn:
-                conn.execute(SYNC_RUN.update().where(SYNC_RUN.c.id == summary.run_id).values(
-                    status=summary.status, finished_at=datetime.now(UTC), counts=totals,
-                    error=(summary.error or "")[:2000] or None))
+            if not self.dry_run:
+                with self.engine.begin() as conn:
+                    conn.execute(SYNC_RUN.update().where(SYNC_RUN.c.id == summary.run_id).values(
+                        status=summary.status, finished_at=datetime.now(UTC), counts=totals,
+                        error=(summary.error or "")[:2000] or None))
         finally:
             self.runner.lease.release()
         if summary.status != "ok":
             log.warning("%s %s run %s ended %s%s", self.runner.connection, summary.kind, summary.run_id,
                         summary.status, f": {summary.error}" if summary.error else "")
+        return summary.status == "paused"  # a pause is an outcome, told in the summary: not an error to raise
 
 
 def _records_of(page: Any) -> Sequence[SourceRecord]:

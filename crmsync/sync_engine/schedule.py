@@ -53,7 +53,7 @@ def drain_outbox() -> dict[str, Counter[str]]:
     if workspace is None:
         return {}
     try:
-        results = OutboxDrainer(workspace).drain()
+        results = OutboxDrainer(workspace, stop=_stopping).drain()
     except CrmsyncError as exc:
         log.error("outbox drain failed: %s", exc)
         return {}

@@ -70,7 +70,8 @@ class Workspace:
 
     def ingestor(self, name: str, run_id: str | None) -> Ingestor:
         """The ingest path for records of connection `name`, enqueuing write-back to the other connections."""
-        ingestor = Ingestor(self.engine, self.mappings_for(name), self.settings.merge, self.settings.identity)
+        ingestor = Ingestor(self.engine, self.mappings_for(name), self.settings.merge, self.settings.identity,
+                            {c.name: c.deletes for c in self.connections})
         ingestor.page_hooks.append(merge_hook(self.settings.merge, self.routes, run_id))
         ingestor.page_hooks.append(payment_hook(self.settings.payments, self.settings.merge, run_id))
         ingestor.page_hooks.append(outbox_hook(self.routes, run_id))  # last: it queues what the others changed

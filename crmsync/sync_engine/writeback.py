@@ -11,6 +11,7 @@ dead letter after `max_attempts`. A row the target refuses for good (validation)
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,8 +21,15 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, select, update
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from crmsync.connectors.base import QuotaExhausted, RateLimited, TransientError, WriteItem, WriteResult
-from crmsync.errors import MappingError
+from crmsync.connectors.base import (
+    Capability,
+    QuotaExhausted,
+    RateLimited,
+    TransientError,
+    WriteItem,
+    WriteResult,
+)
+from crmsync.errors import MappingError, RecordNotWritable
 from crmsync.sync_engine import lease
 from crmsync.sync_engine.identity import REF, chunks
 from crmsync.sync_engine.outbox import OUTBOX, Route, changed_fields
@@ -30,6 +38,11 @@ from crmsync.sync_engine.state import load_states
 from crmsync.sync_engine.workspace import Workspace
 
 log = logging.getLogger("crmsync.writeback")
+
+
+class DrainStopped(Exception):
+    """Raised inside a retry wait when the drain is asked to stop (not an error: the drain ends)."""
+
 CALL_ATTEMPTS = 3  # immediate tries of one write call before its items wait for the next drain
 
 
@@ -41,6 +54,7 @@ class DueItem:
     attempts: int
     updated_at: datetime
     fields: str | None  # changed canonical fields (None: all)
+    kind: str = "upsert"  # or delete
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,22 +68,35 @@ class Prepared:
 
 
 class OutboxDrainer:
-    def __init__(self, workspace: Workspace, sleep: Callable[[float], None] | None = None) -> None:
+    """Drains the outbox; `stop` (an Event, set by Ctrl-C or a shutting-down `serve`) ends it between batches
+    and cuts short any wait between retries."""
+
+    def __init__(self, workspace: Workspace, sleep: Callable[[float], None] | None = None,
+                 stop: threading.Event | None = None) -> None:
         self.workspace = workspace
         self.settings = workspace.settings.outbox
-        self.sleep = sleep
+        self.stop = stop or threading.Event()
+        self.sleep = sleep or self._sleep_unless_stopped
+
+    def _sleep_unless_stopped(self, seconds: float) -> None:
+        if self.stop.wait(seconds):
+            raise DrainStopped
 
     def drain(self, targets: Sequence[str] | None = None) -> dict[str, Counter[str]]:
         """Push everything due, per target; returns counts (pushed, failed, dead, skipped) per target."""
         names = targets or sorted({r.target for routes in self.workspace.routes.by_entity.values() for r in routes})
         results: dict[str, Counter[str]] = {}
         for name in names:
+            if self.stop.is_set():
+                break
             key = f"outbox:{name}"
             if not lease.acquire(self.workspace.engine, key):
                 log.info("outbox of %s is being drained by another process", name)
                 continue
             try:
                 results[name] = self._drain_target(name)
+            except DrainStopped:
+                break  # the batch in flight was not written: its items stay due for the next drain
             finally:
                 lease.release(self.workspace.engine, key)
         return results
@@ -77,7 +104,7 @@ class OutboxDrainer:
     def _drain_target(self, target: str) -> Counter[str]:
         counts: Counter[str] = Counter()
         seen: set[int] = set()
-        while True:
+        while not self.stop.is_set():
             due = [item for item in self._due(target) if item.id not in seen]
             if not due:
                 return +counts  # without zero entries
@@ -92,10 +119,11 @@ class OutboxDrainer:
                     log.warning("outbox of %s paused: %s", target, exc)
                     counts["paused"] += len(items)
                     return counts
+        return +counts
 
     def _due(self, target: str) -> list[DueItem]:
         query = (select(OUTBOX.c.id, OUTBOX.c.entity, OUTBOX.c.canonical_id, OUTBOX.c.attempts, OUTBOX.c.updated_at,
-                        OUTBOX.c.fields)
+                        OUTBOX.c.fields, OUTBOX.c.kind)
                  .where(and_(OUTBOX.c.target == target, OUTBOX.c.status == "pending",
                              OUTBOX.c.next_attempt_at <= datetime.now(UTC)))
                  .order_by(OUTBOX.c.id).limit(self.settings.batch_size))
@@ -110,12 +138,15 @@ class OutboxDrainer:
             self._finish(items)
             counts["skipped"] += len(items)
             return counts
-        prepared, skipped, refused = self._prepare(target, route, items)
+        prepared, skipped, refused, held = self._prepare(target, route, items)
         self._finish(skipped)
         counts["skipped"] += len(skipped)
         for item, error in refused:
             self._fail(item, error, retryable=False)
             counts["dead"] += 1
+        for item, reason in held:
+            self._hold(item, reason)
+            counts["held"] += 1
         by_object: dict[str, list[Prepared]] = defaultdict(list)
         for entry in prepared:
             by_object[entry.object].append(entry)
@@ -131,7 +162,10 @@ class OutboxDrainer:
             for entry, result in zip(entries, results, strict=True):
                 if result.ok:
                     done.append((entry, result))
-                    counts["pushed"] += 1
+                    counts["deleted" if entry.write.delete else "pushed"] += 1
+                elif result.held:
+                    self._hold(entry.item, result.error or "the target cannot hold this record")
+                    counts["held"] += 1
                 else:
                     dead = self._fail(entry.item, result.error or "refused", result.retryable)
                     counts["dead" if dead else "failed"] += 1
@@ -139,21 +173,34 @@ class OutboxDrainer:
         return counts
 
     def _prepare(self, target: str, route: Route, items: list[DueItem]
-                 ) -> tuple[list[Prepared], list[DueItem], list[tuple[DueItem, str]]]:
+                 ) -> tuple[list[Prepared], list[DueItem], list[tuple[DueItem, str]], list[tuple[DueItem, str]]]:
+        """Items as writes, and those to skip (nothing to do), refuse (dead letters) and hold (with a reason)."""
         system = self.workspace.connection(target).system
         mappings = self.workspace.mappings_for(target)
+        deletes_there = Capability.DELETE_WRITES in self.workspace.connector(target).capabilities
         prepared: list[Prepared] = []
         skipped: list[DueItem] = []
         refused: list[tuple[DueItem, str]] = []
+        held: list[tuple[DueItem, str]] = []
         with self.workspace.engine.connect() as conn:
             states = load_states(conn, route.entity, [i.canonical_id for i in items])
-            known = _target_refs(conn, target, route.entity, [i.canonical_id for i in items])
+            known, deleted_there = _target_refs(conn, target, route.entity, [i.canonical_id for i in items])
             for item in items:
                 state = states.get(item.canonical_id)
-                if state is None or state.deleted_at is not None:
-                    skipped.append(item)  # deleted or merged away: nothing to push (deletes are not pushed yet)
-                    continue
                 object_name, external_id = known.get(item.canonical_id, (route.object, None))
+                if item.kind == "delete":
+                    if external_id is None or not deletes_there:
+                        skipped.append(item)  # the target never held it, or crmsync does not delete there
+                    else:
+                        prepared.append(Prepared(item, object_name, WriteItem(item.canonical_id, {}, external_id,
+                                                                              delete=True), None, {}))
+                    continue
+                if state is None or state.deleted_at is not None or (
+                        external_id is None and item.canonical_id in deleted_there):
+                    # Archived or merged away; or deleted in the target itself, which is never written to again
+                    # (a push would bring back a record someone deleted there).
+                    skipped.append(item)
+                    continue
                 mapper = mappings.get(system, object_name)
                 resolve = _ref_resolver(conn, target)
                 # A record the target holds gets only the fields that changed, so a push never overwrites an
@@ -162,6 +209,9 @@ class OutboxDrainer:
                 try:
                     full = mapper.to_payload(state.values, resolve)
                     payload = full if only is None else mapper.to_payload(state.values, resolve, only)
+                except RecordNotWritable as exc:
+                    held.append((item, str(exc)))
+                    continue
                 except MappingError as exc:
                     refused.append((item, f"cannot map to {system} {object_name}: {exc}"))
                     continue
@@ -176,13 +226,13 @@ class OutboxDrainer:
                     echo.echo_hash() if echo else None,
                     {} if pushed is None else {**pushed.values, **{
                         name: state.values[name] for name in pushed.refs if name in state.values}}))
-        return prepared, skipped, refused
+        return prepared, skipped, refused, held
 
     def _write(self, target: str, object_name: str, writes: list[WriteItem]) -> list[WriteResult]:
         connector = self.workspace.connector(target)
         retrying = Retrying(
             stop=stop_after_attempt(CALL_ATTEMPTS), retry=retry_if_exception_type(TransientError),
-            wait=self._wait, reraise=True, **({"sleep": self.sleep} if self.sleep else {}),
+            wait=self._wait, reraise=True, sleep=self.sleep,
             before_sleep=lambda state: log.warning("push to %s %s failed (%s); retrying", target, object_name,
                                                    state.outcome.exception() if state.outcome else "?"))
         return list(retrying(connector.write, object_name, writes))
@@ -207,6 +257,14 @@ class OutboxDrainer:
                                  next_attempt_at=now + timedelta(seconds=delay), updated_at=now))
         return dead
 
+    def _hold(self, item: DueItem, reason: str) -> None:
+        """The target cannot hold the record as it stands: keep the item aside with the reason (`crmsync status`)
+        until the record changes again (enqueue makes it pending then). Not a failure: no attempt is counted."""
+        now = datetime.now(UTC)
+        with self.workspace.engine.begin() as conn:
+            conn.execute(update(OUTBOX).where(and_(OUTBOX.c.id == item.id, OUTBOX.c.updated_at == item.updated_at))
+                         .values(status="held", last_error=reason[:2000], updated_at=now))
+
     def _finish(self, items: Sequence[DueItem]) -> None:
         """Remove items, unless their record changed again after we read it (then they stay due)."""
         if not items:
@@ -222,6 +280,10 @@ class OutboxDrainer:
             for entry, result in done:
                 external_id = result.external_id or entry.write.external_id
                 if external_id is None:
+                    continue
+                if entry.write.delete:  # the target no longer holds it
+                    conn.execute(update(REF).where(and_(REF.c.system == target, REF.c.object == entry.object,
+                                                        REF.c.external_id == external_id)).values(deleted_at=now))
                     continue
                 where = and_(REF.c.system == target, REF.c.object == entry.object, REF.c.external_id == external_id)
                 held = conn.execute(select(REF.c.seen_values).where(where)).first()
@@ -242,15 +304,20 @@ def _delete_unchanged(conn: Connection, items: Sequence[DueItem]) -> None:
         conn.execute(delete(OUTBOX).where(and_(OUTBOX.c.id == item.id, OUTBOX.c.updated_at == item.updated_at)))
 
 
-def _target_refs(conn: Connection, target: str, entity: str, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """canonical id → (object, external id) of records the target already holds."""
+def _target_refs(conn: Connection, target: str, entity: str, ids: Sequence[str]
+                 ) -> tuple[dict[str, tuple[str, str]], set[str]]:
+    """canonical id → (object, external id) of records the target holds, and the ids of records deleted there."""
     found: dict[str, tuple[str, str]] = {}
+    deleted: set[str] = set()
     for part in chunks(sorted(set(ids))):
-        query = select(REF.c.canonical_id, REF.c.object, REF.c.external_id).where(and_(
-            REF.c.system == target, REF.c.entity == entity, REF.c.canonical_id.in_(part), REF.c.deleted_at.is_(None)))
+        query = select(REF.c.canonical_id, REF.c.object, REF.c.external_id, REF.c.deleted_at).where(and_(
+            REF.c.system == target, REF.c.entity == entity, REF.c.canonical_id.in_(part)))
         for row in conn.execute(query):
-            found.setdefault(row.canonical_id, (row.object, row.external_id))
-    return found
+            if row.deleted_at is None:
+                found.setdefault(row.canonical_id, (row.object, row.external_id))
+            else:
+                deleted.add(row.canonical_id)
+    return found, deleted
 
 
 def _ref_resolver(conn: Connection, target: str) -> Callable[[str, str], str | None]:

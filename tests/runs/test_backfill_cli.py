@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 from runs_support import connection_config
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 from typer.testing import CliRunner
 
 from crmsync.cli import app
@@ -21,10 +21,10 @@ from crmsync.store.models import ExternalRef, Lead, SyncRun
 CRMSYNC = [sys.executable, "-m", "crmsync.cli"]
 
 
-def write_config(tmp_path: Path, orgs, **a_options) -> Path:
+def write_config(tmp_path: Path, orgs, database_url: str | None = None, **a_options) -> Path:
     org_a, org_b = orgs
     config = {
-        "database_url": f"sqlite:///{tmp_path / 'cli.db'}",
+        "database_url": database_url or f"sqlite:///{tmp_path / 'cli.db'}",
         "connections": [connection_config("sf-a", org_a, {"Lead": "both"}, **a_options),
                         connection_config("sf-b", org_b, {"Lead": "push"})],
     }
@@ -35,9 +35,13 @@ def write_config(tmp_path: Path, orgs, **a_options) -> Path:
     return path
 
 
+def store_of(config: Path) -> Engine:
+    return db.make_engine(yaml.safe_load(config.read_text(encoding="utf-8"))["database_url"])
+
+
 def stored(config: Path) -> tuple[int, int, int]:
     """(leads, external refs of sf-a, distinct sf-a ids among them)."""
-    engine = db.make_engine(f"sqlite:///{config.parent / 'cli.db'}")
+    engine = store_of(config)
     with engine.connect() as conn:
         leads = conn.execute(select(func.count()).select_from(Lead)).scalar()
         refs = conn.execute(select(func.count()).select_from(ExternalRef).where(ExternalRef.system == "sf-a")).scalar()
@@ -48,7 +52,7 @@ def stored(config: Path) -> tuple[int, int, int]:
 
 
 def pages_checkpointed(config: Path) -> bool:
-    engine = db.make_engine(f"sqlite:///{config.parent / 'cli.db'}")
+    engine = store_of(config)
     try:
         with engine.connect() as conn:
             return bool(conn.execute(text("SELECT count(*) FROM checkpoint WHERE stream = 'backfill:Lead'")).scalar())
@@ -58,10 +62,35 @@ def pages_checkpointed(config: Path) -> bool:
         engine.dispose()
 
 
-def test_backfill_killed_with_sigkill_then_resumed_stores_every_record_exactly_once(orgs, tmp_path) -> None:
+def children_of(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (the backfill's forked mapping worker)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue  # gone meanwhile
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in state
+
+
+def test_backfill_killed_with_sigkill_then_resumed_stores_every_record_exactly_once(orgs, tmp_path,
+                                                                                    store_url) -> None:
+    """On both stores: the kill leaves no process behind (the forked mapping worker dies with its parent, so on
+    PostgreSQL no connection it inherited stays idle in transaction holding the store's write lock), and
+    --resume finishes."""
     org_a, _ = orgs
     org_a.seed("Lead", 1600)
-    config = write_config(tmp_path, orgs, page_size=200)
+    config = write_config(tmp_path, orgs, store_url, page_size=200)
     env = {**os.environ, "CRMSYNC_CONFIG": str(config)}
     env.pop("CRMSYNC_SECRET_KEY", None)
     assert subprocess.run([*CRMSYNC, "db", "upgrade"], env=env, capture_output=True).returncode == 0
@@ -73,17 +102,24 @@ def test_backfill_killed_with_sigkill_then_resumed_stores_every_record_exactly_o
     while not pages_checkpointed(config) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.02)
     time.sleep(0.2)
+    workers = children_of(process.pid)
+    assert workers, "the backfill forked no mapping worker"
     process.send_signal(signal.SIGKILL)
     process.wait()
+    deadline = time.monotonic() + 5
+    while any(map(alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(map(alive, workers)), "the mapping worker outlived the killed backfill"
     org_a.admin("DELETE", "faults")
     leads_before, _, _ = stored(config)
     assert 0 < leads_before < 1600, f"the kill did not land mid-run ({leads_before} stored)"
 
-    resumed = subprocess.run([*CRMSYNC, "backfill", "sf-a", "--resume"], env=env, capture_output=True, text=True)
+    resumed = subprocess.run([*CRMSYNC, "backfill", "sf-a", "--resume"], env=env, capture_output=True, text=True,
+                             timeout=120)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert stored(config) == (1600, 1600, 1600)
     # The resumed run started where the killed one stopped, not from the beginning.
-    engine = db.make_engine(f"sqlite:///{config.parent / 'cli.db'}")
+    engine = store_of(config)
     with engine.connect() as conn:
         runs = conn.execute(select(SyncRun.status, SyncRun.counts).order_by(SyncRun.started_at)).all()
     engine.dispose()

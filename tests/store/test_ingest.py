@@ -135,7 +135,9 @@ def test_dry_run_writes_nothing_but_reports_the_plan(engine, ingestor):
     assert count(engine, Lead) == count(engine, ExternalRef) == count(engine, ChangeLog) == 0
 
 
-def test_delete_from_the_last_linked_system_soft_deletes(engine, ingestor):
+def test_delete_from_the_last_linked_system_soft_deletes(engine, mappings):
+    """Under the `ignore` delete policy (config/deletes.py; tests/store/test_deletes.py has the others)."""
+    ingestor = Ingestor(engine, mappings, MergePolicy(), delete_policies={"salesforce": "ignore", "hubspot": "ignore"})
     ingestor.ingest_page([sf_lead("00Q1", Email="a@x.io", LastName="A")], "r1")
     ingestor.ingest_page([hs_contact("1", 1, email="a@x.io")], "r2")
     deleted = SourceRecord("hubspot", "contacts", "1", T0 + timedelta(minutes=2), {"id": "1"}, deleted=True)
