@@ -38,10 +38,10 @@ def test_a_new_change_revives_a_dead_letter(engine) -> None:
     with engine.begin() as conn:
         outbox.enqueue(conn, ROUTES, [change("r1")], "run1")
         conn.execute(update(OutboxItem).values(status="dead", attempts=5))
-    assert outbox.depth(engine)["sf-b"] == {"pending": 0, "dead": 1}
+    assert outbox.depth(engine)["sf-b"] == {"pending": 0, "dead": 1, "held": 0}
     with engine.begin() as conn:
         outbox.enqueue(conn, ROUTES, [change("r1")], "run2")
-    assert outbox.depth(engine)["sf-b"] == {"pending": 1, "dead": 0}
+    assert outbox.depth(engine)["sf-b"] == {"pending": 1, "dead": 0, "held": 0}
     with engine.begin() as conn:
         conn.execute(update(OutboxItem).values(status="dead"))
     assert outbox.retry(engine, None) == 2
