@@ -6,17 +6,63 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from crmsync.mappings.core import OMIT
-from crmsync.mappings.loader import check_mappings
+from crmsync.mappings.loader import check_mappings, load_mappings
+from crmsync.mappings.mapper import CompiledRule, ObjectMapper
 from crmsync.mappings.roundtrip import round_trip_problems
 from crmsync.mappings.transforms import build_transform
+from crmsync.sync_engine.records import SourceRecord
 
 WHEN = datetime(2024, 5, 1, tzinfo=UTC)
+MAPPINGS = load_mappings()
+
+
+def _mapped_rules() -> list[tuple[ObjectMapper, CompiledRule]]:
+    """Every built-in `out`/`both` rule with a value map in its chain."""
+    found = []
+    for system in MAPPINGS.systems():
+        for name in MAPPINGS.objects(system):
+            mapper = MAPPINGS.get(system, name)
+            found += [(mapper, rule) for rule in mapper._out if any(t.name == "map" for t in rule.chain)]
+    return found
+
+
+MAPPED = _mapped_rules()
+CANONICAL_VALUES = sorted({str(p) for _, rule in MAPPED for t in rule.chain for p in t.probes})
+
+
 def problems(tmp_path: Path, transforms: str, direction: str = "both") -> list[str]:
     (tmp_path / "zoho.yaml").write_text(
         "system: zoho\nobjects:\n  Calls:\n    entity: activity\n    fields:\n"
         f"      - {{source: Call_Type, target: direction, direction: {direction}, transforms: {transforms}}}\n")
     return [str(p) for p in check_mappings(tmp_path) if p.file == str(tmp_path / "zoho.yaml")]
+
+
+@pytest.mark.parametrize(("mapper", "rule"), MAPPED, ids=lambda x: getattr(x, "object", None) or x.sources[0])
+def test_every_builtin_canonical_value_reads_back_as_written_or_is_left_out(mapper: ObjectMapper,
+                                                                            rule: CompiledRule) -> None:
+    """Every value any built-in map names, through this rule: pushed and read back, or not sent at all."""
+    target = rule.targets[0]
+    for value in CANONICAL_VALUES:
+        payload = mapper.to_payload({target: value}, only=[target])
+        if payload:
+            back = mapper.to_patch(SourceRecord(mapper.system, mapper.object, "1", WHEN, payload)).values
+            assert back.get(target) == value, (value, payload)
+
+
+@given(value=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zs")), min_size=1, max_size=12),
+       index=st.integers(min_value=0, max_value=len(MAPPED) - 1))
+def test_any_canonical_text_reads_back_as_written_or_is_left_out(value: str, index: int) -> None:
+    mapper, rule = MAPPED[index]
+    target = rule.targets[0]
+    payload = mapper.to_payload({target: value}, only=[target])
+    if payload:
+        back = mapper.to_patch(SourceRecord(mapper.system, mapper.object, "1", WHEN, payload)).values
+        assert back.get(target) == value, payload
 
 
 def test_reverse_entries_that_read_back_as_something_else_are_refused(tmp_path: Path) -> None:
