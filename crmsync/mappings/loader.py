@@ -183,9 +183,14 @@ def _compile_rule(rule: FieldRule, entity: str, region: str | None) -> tuple[Com
                         types[0] if types else None, when, rule.per_system, rule.write_default), []
 
 
-def _required_problems(file: str, name: str, obj: ObjectMapping, out_rules: list[CompiledRule]) -> list[MappingProblem]:
-    """A required field no rule writes could never be there: the object could never be created."""
-    written = {path for rule in out_rules for path in (*rule.sources, *(p for p, _ in rule.when))}
+def _required_problems(file: str, name: str, obj: ObjectMapping) -> list[MappingProblem]:
+    """A required field no rule writes could never be there: the object could never be created. (Rules as written,
+    compiled or not: a rule with its own problem is reported once, not again as a missing required field.)"""
+    written = set()
+    for rule in obj.fields:
+        if rule.direction != "in":
+            written.update([rule.source] if isinstance(rule.source, str) else rule.source or [])
+            written.update(rule.when or {})
     custom = obj.custom_fields if obj.custom_fields and obj.custom_fields.direction != "in" else None
     prefix = f"{custom.under}." if custom and custom.under else ""
     problems = []
@@ -225,7 +230,7 @@ def _compile_object(
             in_rules.append(compiled)
         if rule.direction in ("out", "both"):
             out_rules.append(compiled)
-    problems += _required_problems(file, name, obj, out_rules)
+    problems += _required_problems(file, name, obj)
     if problems:
         return None, problems
     mapper = ObjectMapper(

@@ -163,3 +163,12 @@ def test_link_only_objects_mark_their_patches(tmp_path: Path) -> None:
     patch = contacts.to_patch(SourceRecord("five9", "contacts", "+14155550101", WHEN, {"phone": "4155550101"}))
     assert patch.link_only and patch.values == {"phone": "+14155550101"}
     assert not mapper_of(tmp_path, LEADS).to_patch(SourceRecord("salesforce", "Lead", "1", WHEN, {})).link_only
+
+
+def test_a_broken_rule_is_reported_once_not_again_as_a_missing_required_field(tmp_path: Path) -> None:
+    text = LEADS.replace("{source: LastName, target: last_name, transforms: [trim]}",
+                         "{source: LastName, target: last_name, transforms: [trimm]}")
+    assert [p.split(": ", 1)[1] for p in problems_of(tmp_path, text)] == [
+        "object Lead, field #3 (LastName): unknown transform 'trimm' (known: bool, date, datetime, day, decimal, "
+        "domain, int, join_name, lower, map, minor_units, mm_ss, phone, scale, split, split_name, string, trim, "
+        "upper)"]
