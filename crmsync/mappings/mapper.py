@@ -43,8 +43,6 @@ class CompiledRule:
             return self.constant
         if len(getters) == 1:
             value = getters[0](payload)
-            if self.write_default is not None and value == self.write_default:
-                return None  # our own placeholder (Lead.Company "[not provided]"), not the source's data
         else:
             value = [get(payload) for get in getters]
             if all(is_empty(part) for part in value):
@@ -64,6 +62,28 @@ def _coerce(coercers: tuple[TransformFn | None, ...], value: Any, payload: Mappi
         return value if coercers[0] is None or is_empty(value) else coercers[0](value, payload)
     return tuple(part if fn is None or is_empty(part) else fn(part, payload)
                  for fn, part in zip(coercers, value, strict=True))
+
+
+def _forwards(rule: CompiledRule) -> tuple[TransformFn, ...]:
+    forwards = tuple(t.forward for t in rule.chain)
+    if rule.write_default is None:
+        return forwards
+    return (_placeholder_empty(rule.write_default, forwards, len(rule.targets)),)
+
+
+def _placeholder_empty(placeholder: Any, forwards: tuple[TransformFn, ...], targets: int) -> TransformFn:
+    """The rule's forward chain, except that its own write default read back is empty: our placeholder
+    (Lead.Company "[not provided]"), not the source's data to copy to other systems."""
+    empty = None if targets == 1 else (None,) * targets
+
+    def forward(value: Any, ctx: Mapping[str, Any]) -> Any:
+        if value == placeholder:
+            return empty
+        for step in forwards:
+            value = step(value, ctx)
+        return value
+
+    return forward
 
 
 class ObjectMapper:
@@ -92,13 +112,11 @@ class ObjectMapper:
         self.required = Requirements(system, object_name, entity, required, out_rules)
         # Per rule, what the per-record loop needs, looked up once: getters, whether it is the simple one-source
         # one-target shape, the transforms' forward functions, the coercion and the target. A rule with a write
-        # default takes the general path (`CompiledRule.read` turns the default read back into empty), so the
-        # hot path carries no check for it.
+        # default reads it through one composed forward (`_placeholder_empty`), so other rules pay nothing for it.
         self._in = [
             (rule, tuple(_getter(s) for s in rule.sources),
-             rule.constant is None and rule.write_default is None and len(rule.sources) == 1
-             and len(rule.targets) == 1,
-             tuple(t.forward for t in rule.chain),
+             rule.constant is None and len(rule.sources) == 1 and len(rule.targets) == 1,
+             _forwards(rule),
              rule.coercers[0] if rule.ref is None and len(rule.coercers) == 1 else None,
              rule.targets[0],
              tuple((_getter(path), value) for path, value in rule.when))

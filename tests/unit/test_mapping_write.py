@@ -172,3 +172,13 @@ def test_a_broken_rule_is_reported_once_not_again_as_a_missing_required_field(tm
         "object Lead, field #3 (LastName): unknown transform 'trimm' (known: bool, date, datetime, day, decimal, "
         "domain, int, join_name, lower, map, minor_units, mm_ss, phone, scale, split, split_name, string, trim, "
         "upper)"]
+
+
+def test_a_write_default_on_a_split_name_reads_back_as_no_name(tmp_path: Path) -> None:
+    text = ("system: stripe\nobjects:\n  customers:\n    entity: lead\n    fields:\n"
+            "      - {source: name, target: [first_name, last_name], transforms: [split_name], write_default: Anon}\n")
+    customers = mapper_of(tmp_path, text, "stripe", "customers")
+    assert customers.to_payload({"email": "a@b.io"}) == {"name": "Anon"}
+    assert customers.to_payload({"last_name": "Lovelace"}) == {"name": "Lovelace"}
+    assert read(customers, {"name": "Anon"}) == {}
+    assert read(customers, {"name": "Ada Lovelace"}) == {"first_name": "Ada", "last_name": "Lovelace"}
