@@ -15,8 +15,6 @@ from crmsync.mappings.required import Requirements
 from crmsync.mappings.schema import CustomFieldsRule
 from crmsync.sync_engine.records import CanonicalPatch, RefValue, SourceRecord
 
-__all__ = ["CUSTOM_PREFIX", "CompiledRule", "ObjectMapper", "is_empty", "set_path"]
-
 CUSTOM_PREFIX = "custom."
 CUSTOM_NAMES_KEPT = 10_000  # bound on the per-mapper memo of which source field names are custom fields
 NOTHING_CLEARED: frozenset[str] = frozenset()  # one shared object: `frozenset()` allocates a new one each call
@@ -244,6 +242,8 @@ class ObjectMapper:
         A canonical value its value map leaves out (`out_unknown: drop`) is not sent. With `creating`, the payload
         is to create the record in the target: RecordNotWritable names the `required` fields it lacks.
         """
+        if creating and only is not None:
+            raise ValueError("a record is created whole: to_payload(creating=True) takes no `only`")
         payload: dict[str, Any] = {}
         for rule in self._out:
             if rule.writes_constant:

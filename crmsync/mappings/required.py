@@ -34,6 +34,8 @@ class Requirements:
         self._getters: tuple[tuple[Getter, ...], ...] = tuple(tuple(map(getter, e)) for e in self.entries)
         self._writers: dict[str, list[CompiledRule]] = {}
         for rule in out_rules:
+            if not rule.targets:
+                continue  # an `out` constant: on a whole payload it is always there
             for path in (*rule.sources, *(p for p, _ in rule.when)):
                 self._writers.setdefault(path, []).append(rule)
 

@@ -108,6 +108,8 @@ def test_required_fields_are_checked_only_when_creating(tmp_path: Path) -> None:
         lead.to_payload({"phone": "+14155550101"}, creating=True)
     assert str(refused.value) == ("Salesforce Lead needs LastName; this lead has no last_name "
                                   "(a phone-only caller?)")
+    with pytest.raises(ValueError, match="a record is created whole"):
+        lead.to_payload(full, only=["email"], creating=True)
     with pytest.raises(RecordNotWritable, match=r"needs LastName and Email or Phone; this lead has no last_name; "
                                                 r"has no email; has no phone$"):
         lead.to_payload({"company_name": "Analytical"}, creating=True)
