@@ -7,6 +7,7 @@ with its file, object and field.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 
 from crmsync.errors import MappingError
 from crmsync.mappings.mapper import CUSTOM_PREFIX, CompiledRule, ObjectMapper
+from crmsync.mappings.roundtrip import round_trip_problems
 from crmsync.mappings.schema import FieldRule, MappingFile, ObjectMapping
 from crmsync.mappings.transforms import FANS_IN, FANS_OUT, Transform, build_transform, coercer
 from crmsync.store.models import field_type, mergeable_fields
@@ -100,20 +102,46 @@ def _schema_problems(file: str, raw: Any, exc: ValidationError) -> list[MappingP
     return problems
 
 
+def _constant_errors(rule: FieldRule, sources: tuple[str, ...], targets: tuple[str, ...]) -> list[str]:
+    if rule.direction == "in":
+        return (["has both `source` and `constant`; keep one"] if sources else []) + (
+            [] if targets else ["a constant read in needs a `target` (an `out` constant is written to its source)"])
+    if rule.direction == "both":
+        return ["a constant is read into `target` (`direction: in`) or written to `source` (`direction: out`, no "
+                "target), not both: write it as two rules"]
+    errors = [] if len(sources) == 1 and not targets else [
+        "an `out` constant needs one `source` (the vendor field it is written to) and no `target`"]
+    extras = [name for name, used in (("transforms", rule.transforms), ("ref", rule.ref), ("when", rule.when),
+                                      ("default", rule.default is not None),
+                                      ("write_default", rule.write_default is not None)) if used]
+    return errors + ([f"an `out` constant is written as it is; drop {', '.join(extras)}"] if extras else [])
+
+
+def _write_default_errors(rule: FieldRule, sources: tuple[str, ...]) -> list[str]:
+    if rule.direction == "in":
+        return ["`write_default` is written only; set `direction: both` or `out`, or use `default` for reads"]
+    clashes = [name for name, used in (("ref", rule.ref), ("when", rule.when), ("per_system", rule.per_system),
+                                       ("default", rule.default is not None)) if used]
+    errors = [] if len(sources) == 1 else ["`write_default` needs exactly one `source` (the field it fills)"]
+    return errors + ([f"`write_default` cannot be combined with {', '.join(clashes)}"] if clashes else [])
+
+
 def _compile_rule(rule: FieldRule, entity: str, region: str | None) -> tuple[CompiledRule | None, list[str]]:
     errors: list[str] = []
     sources = tuple([rule.source] if isinstance(rule.source, str) else rule.source or [])
-    targets = tuple([rule.target] if isinstance(rule.target, str) else rule.target)
+    targets = tuple([rule.target] if isinstance(rule.target, str) else rule.target or [])
     known = mergeable_fields(entity)
     for target in targets:
         if target not in known and not (target.startswith(CUSTOM_PREFIX) and len(target) > len(CUSTOM_PREFIX)):
             errors.append(f"target {target!r} is not a field of {entity} (known: {', '.join(sorted(known))}, custom.*)")
-    if not sources and rule.constant is None:
+    if rule.constant is not None:
+        errors += _constant_errors(rule, sources, targets)
+    elif not sources:
         errors.append("needs a `source` or a `constant`")
-    if sources and rule.constant is not None:
-        errors.append("has both `source` and `constant`; keep one")
-    if rule.constant is not None and rule.direction != "in":
-        errors.append("a constant cannot be written back; set `direction: in`")
+    if not targets and rule.constant is None:
+        errors.append("needs a `target` (only an `out` constant has none)")
+    if rule.write_default is not None:
+        errors += _write_default_errors(rule, sources)
     if rule.ref is not None and (len(targets) != 1 or not targets[0].endswith("_id")):
         errors.append("`ref` needs one target that holds a canonical id (a field ending in _id)")
     if rule.when is not None:
@@ -135,13 +163,15 @@ def _compile_rule(rule: FieldRule, entity: str, region: str | None) -> tuple[Com
     if len(targets) > 1 and not names & FANS_OUT:
         errors.append(f"{len(targets)} targets need a transform that splits ({', '.join(sorted(FANS_OUT))})")
     if rule.direction != "in":
-        for transform in chain:
-            if transform.reverse is None:
-                errors.append(
-                    f"transform {transform.name!r} cannot be reversed for direction {rule.direction!r} "
-                    "(e.g. a value map with two values mapping to one: give it a `reverse` table); "
-                    "or set `direction: in`"
-                )
+        irreversible = [t for t in chain if t.reverse is None]
+        for transform in irreversible:
+            errors.append(
+                f"transform {transform.name!r} cannot be reversed for direction {rule.direction!r} "
+                "(e.g. a value map with two values mapping to one: give it a `reverse` table); "
+                "or set `direction: in`"
+            )
+        if not irreversible and rule.ref is None:
+            errors += round_trip_problems(chain)
     if errors:
         return None, errors
     types = [field_type(entity, t) for t in targets]
@@ -149,8 +179,31 @@ def _compile_rule(rule: FieldRule, entity: str, region: str | None) -> tuple[Com
     when = tuple((rule.when or {}).items())
     if rule.per_system:
         coercers = (None,)  # the mapper builds the map itself
-    return CompiledRule(sources, targets, tuple(chain), rule.default, rule.constant, rule.ref, coercers, types[0],
-                        when, rule.per_system), []
+    return CompiledRule(sources, targets, tuple(chain), rule.default, rule.constant, rule.ref, coercers,
+                        types[0] if types else None, when, rule.per_system, rule.write_default), []
+
+
+def _required_problems(file: str, name: str, obj: ObjectMapping) -> list[MappingProblem]:
+    """A required field no rule writes could never be there: the object could never be created. (Rules as written,
+    compiled or not: a rule with its own problem is reported once, not again as a missing required field.)"""
+    written = set()
+    for rule in obj.fields:
+        if rule.direction != "in":
+            written.update([rule.source] if isinstance(rule.source, str) else rule.source or [])
+            written.update(rule.when or {})
+    custom = obj.custom_fields if obj.custom_fields and obj.custom_fields.direction != "in" else None
+    prefix = f"{custom.under}." if custom and custom.under else ""
+    problems = []
+    for entry in obj.required:
+        for path in [entry] if isinstance(entry, str) else entry:
+            by_custom = custom is not None and path.startswith(prefix) and fnmatch.fnmatchcase(
+                path[len(prefix):], custom.match)
+            if path not in written and not by_custom:
+                problems.append(MappingProblem(file, name, None, f"required: {path!r} is written by no `out`/`both` "
+                                               "rule, constant or custom field of this object"))
+        if not isinstance(entry, str) and not entry:
+            problems.append(MappingProblem(file, name, None, "required: an empty list (one of nothing)"))
+    return problems
 
 
 def _compile_object(
@@ -168,6 +221,7 @@ def _compile_object(
             continue
         if rule.direction in ("in", "both"):
             # A rule with `when` reads only the records it matches, so it may share its target with other rules.
+            # (`per_system` rules are `in` only: the round-trip, write-default and required checks never see them.)
             for target in () if compiled.when else compiled.targets:
                 if target in in_targets:
                     problems.append(MappingProblem(
@@ -176,11 +230,13 @@ def _compile_object(
             in_rules.append(compiled)
         if rule.direction in ("out", "both"):
             out_rules.append(compiled)
+    problems += _required_problems(file, name, obj)
     if problems:
         return None, problems
     mapper = ObjectMapper(
         system, name, obj.entity, in_rules, out_rules,
         custom=obj.custom_fields, id_field=obj.id_field, modified_field=obj.modified_field,
+        required=obj.required, creates=obj.creates,
     )
     return mapper, []
 

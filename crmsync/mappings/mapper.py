@@ -3,65 +3,22 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from crmsync.errors import RecordMappingError
+from crmsync.mappings.core import OMIT, Transform, TransformFn
+from crmsync.mappings.paths import getter as _getter
+from crmsync.mappings.paths import is_empty, set_path
+from crmsync.mappings.required import Requirements
 from crmsync.mappings.schema import CustomFieldsRule
-from crmsync.mappings.transforms import Transform, TransformFn
 from crmsync.sync_engine.records import CanonicalPatch, RefValue, SourceRecord
 
 CUSTOM_PREFIX = "custom."
 CUSTOM_NAMES_KEPT = 10_000  # bound on the per-mapper memo of which source field names are custom fields
 NOTHING_CLEARED: frozenset[str] = frozenset()  # one shared object: `frozenset()` allocates a new one each call
 RefResolver = Callable[[str, str], str | None]  # (object, canonical id) -> external id in the target system
-
-
-def is_empty(value: Any) -> bool:
-    return value is None or value == "" or value == []
-
-
-def _getter(path: str) -> Callable[[Mapping[str, Any]], Any]:
-    segments = path.split(".")
-    if len(segments) == 1:
-        return lambda payload: payload.get(path)
-    if len(segments) == 2 and not segments[1].isdigit():
-        outer, inner = segments
-        nested = _walk(segments)
-
-        def get_nested(payload: Mapping[str, Any]) -> Any:
-            current = payload.get(outer)
-            if type(current) is dict:  # the usual shape ({"properties": {...}}), read directly
-                return current.get(inner)
-            return nested(payload)
-
-        return get_nested
-    return _walk(segments)
-
-
-def _walk(segments: list[str]) -> Callable[[Mapping[str, Any]], Any]:
-    def get(payload: Mapping[str, Any]) -> Any:
-        current: Any = payload
-        for segment in segments:
-            # `type(...) is dict` first: the usual case, without the slower Mapping ABC check.
-            if type(current) is dict or isinstance(current, Mapping):
-                current = current.get(segment)
-            elif isinstance(current, list) and segment.isdigit() and int(segment) < len(current):
-                current = current[int(segment)]
-            else:
-                return None
-        return current
-
-    return get
-
-
-def set_path(payload: dict[str, Any], path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    current = payload
-    for segment in parents:
-        current = current.setdefault(segment, {})
-    current[leaf] = value
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +33,10 @@ class CompiledRule:
     target_type: type | None = None  # a value already of this type skips coercion
     when: tuple[tuple[str, Any], ...] = ()  # (path, value): read only from records holding them, written with it
     per_system: bool = False  # the value is kept as {connection: value} (see FieldRule)
+    write_default: Any = None  # written when the canonical value is empty; read back, it is empty again
 
     def read(self, payload: Mapping[str, Any], getters: tuple[Callable[[Mapping[str, Any]], Any], ...]) -> Any:
+        """The source value, for rules off the simple path: constants, several sources, defaults."""
         if self.constant is not None:
             return self.constant
         if len(getters) == 1:
@@ -90,12 +49,39 @@ class CompiledRule:
             value = self.default
         return value
 
+    @property
+    def writes_constant(self) -> bool:
+        """An `out` constant: written to its source path on every full payload, no canonical field behind it."""
+        return self.constant is not None and not self.targets
+
 
 def _coerce(coercers: tuple[TransformFn | None, ...], value: Any, payload: Mapping[str, Any]) -> Any:
     if len(coercers) == 1:
         return value if coercers[0] is None or is_empty(value) else coercers[0](value, payload)
     return tuple(part if fn is None or is_empty(part) else fn(part, payload)
                  for fn, part in zip(coercers, value, strict=True))
+
+
+def _forwards(rule: CompiledRule) -> tuple[TransformFn, ...]:
+    forwards = tuple(t.forward for t in rule.chain)
+    if rule.write_default is None:
+        return forwards
+    return (_placeholder_empty(rule.write_default, forwards, len(rule.targets)),)
+
+
+def _placeholder_empty(placeholder: Any, forwards: tuple[TransformFn, ...], targets: int) -> TransformFn:
+    """The rule's forward chain, except that its own write default read back is empty: our placeholder
+    (Lead.Company "[not provided]"), not the source's data to copy to other systems."""
+    empty = None if targets == 1 else (None,) * targets
+
+    def forward(value: Any, ctx: Mapping[str, Any]) -> Any:
+        if value == placeholder:
+            return empty
+        for step in forwards:
+            value = step(value, ctx)
+        return value
+
+    return forward
 
 
 class ObjectMapper:
@@ -111,18 +97,24 @@ class ObjectMapper:
         custom: CustomFieldsRule | None = None,
         id_field: str = "id",
         modified_field: str | None = None,
+        required: Sequence[str | Sequence[str]] = (),
+        creates: bool = True,
     ) -> None:
         self.system = system
         self.object = object_name
         self.entity = entity
         self.id_field = id_field
         self.modified_field = modified_field
+        # `creates: false`: its patches may link to a record identity finds, never create one (CanonicalPatch).
+        self.link_only = not creates
+        self.required = Requirements(system, object_name, entity, required, out_rules)
         # Per rule, what the per-record loop needs, looked up once: getters, whether it is the simple one-source
-        # one-target shape, the transforms' forward functions, the coercion and the target.
+        # one-target shape, the transforms' forward functions, the coercion and the target. A rule with a write
+        # default reads it through one composed forward (`_placeholder_empty`), so other rules pay nothing for it.
         self._in = [
             (rule, tuple(_getter(s) for s in rule.sources),
              rule.constant is None and len(rule.sources) == 1 and len(rule.targets) == 1,
-             tuple(t.forward for t in rule.chain),
+             _forwards(rule),
              rule.coercers[0] if rule.ref is None and len(rule.coercers) == 1 else None,
              rule.targets[0],
              tuple((_getter(path), value) for path, value in rule.when))
@@ -141,7 +133,11 @@ class ObjectMapper:
         self._not_custom = frozenset(mapped)
         self._cleared_targets = {s: rule.targets for rule in in_rules for s in rule.sources}
         self._custom_names: dict[str, bool] = {}  # source field name -> is it a custom field (a payload repeats them)
-        self._out_targets = frozenset(t for rule in out_rules for t in rule.targets)
+        # A constant read in (`kind: call`) is written back too, by construction: every record crmsync creates in
+        # an object it writes holds it, so reading one back is our own echo of it.
+        constants = [t for rule in in_rules if rule.constant is not None for t in rule.targets]
+        written = [t for rule in out_rules for t in rule.targets]
+        self._out_targets = frozenset(written + (constants if out_rules else []))
 
     def write_back_predicate(self) -> Callable[[str], bool] | None:
         """What a patch from this mapping carries as `written_back` (None: nothing is ever written back)."""
@@ -223,6 +219,7 @@ class ObjectMapper:
             deleted=record.deleted,
             written_back=self.write_back_predicate(),
             partial=record.partial,
+            link_only=self.link_only,
         )
 
     def _cleared(self, record: SourceRecord, values: dict[str, Any]) -> frozenset[str]:
@@ -237,32 +234,27 @@ class ObjectMapper:
         return frozenset(cleared)
 
     def to_payload(self, canonical: Mapping[str, Any], resolve_ref: RefResolver | None = None,
-                   only: Collection[str] | None = None) -> dict[str, Any]:
-        """The vendor payload for write-back: every `out`/`both` rule whose canonical value is set; with `only`,
-        just the rules that write one of those canonical fields (a rule joining several writes all of them)."""
+                   only: Collection[str] | None = None, *, creating: bool = False) -> dict[str, Any]:
+        """The vendor payload for write-back: every `out`/`both` rule whose canonical value is set (or whose write
+        default stands in for it), and on a full payload (no `only`) every `out` constant. With `only`, just the
+        rules that write one of those canonical fields (a rule joining several writes all of them).
+
+        A canonical value its value map leaves out (`out_unknown: drop`) is not sent. With `creating`, the payload
+        is to create the record in the target: RecordNotWritable names the `required` fields it lacks.
+        """
+        if creating and only is not None:
+            raise ValueError("a record is created whole: to_payload(creating=True) takes no `only`")
         payload: dict[str, Any] = {}
         for rule in self._out:
+            if rule.writes_constant:
+                if only is None:
+                    set_path(payload, rule.sources[0], rule.constant)
+                continue
             if only is not None and not any(target in only for target in rule.targets):
                 continue
-            if len(rule.targets) == 1:
-                value = canonical.get(rule.targets[0])
-            else:
-                value = tuple(canonical.get(t) for t in rule.targets)
-                if all(is_empty(part) for part in value):
-                    value = None
-            if is_empty(value):
+            value = self._written(rule, canonical, resolve_ref)
+            if value is OMIT:
                 continue
-            if rule.ref is not None:
-                value = resolve_ref(rule.ref, str(value)) if resolve_ref else None
-                if value is None:
-                    continue
-            else:
-                try:
-                    for transform in reversed(rule.chain):
-                        assert transform.reverse is not None  # the loader refuses irreversible out rules
-                        value = transform.reverse(value, canonical)
-                except RecordMappingError as exc:
-                    raise RecordMappingError(f"{self.object}.{rule.sources[0]}: {exc}") from None
             if len(rule.sources) == 1:
                 set_path(payload, rule.sources[0], value)
             else:
@@ -279,4 +271,29 @@ class ObjectMapper:
                     continue
                 if key.startswith(CUSTOM_PREFIX) and not is_empty(value) and self._is_custom(key[len(CUSTOM_PREFIX):]):
                     set_path(payload, prefix + key[len(CUSTOM_PREFIX):], value)
+        if creating and self.required:
+            self.required.check(payload, canonical)
         return payload
+
+    def _written(self, rule: CompiledRule, canonical: Mapping[str, Any], resolve_ref: RefResolver | None) -> Any:
+        """What one rule writes for this record, or OMIT when it writes nothing."""
+        if len(rule.targets) == 1:
+            value = canonical.get(rule.targets[0])
+        else:
+            value = tuple(canonical.get(t) for t in rule.targets)
+            if all(is_empty(part) for part in value):
+                value = None
+        if is_empty(value):
+            return OMIT if rule.write_default is None else rule.write_default
+        if rule.ref is not None:
+            found = resolve_ref(rule.ref, str(value)) if resolve_ref else None
+            return OMIT if found is None else found
+        try:
+            for transform in reversed(rule.chain):
+                assert transform.reverse is not None  # the loader refuses irreversible out rules
+                value = transform.reverse(value, canonical)
+                if value is OMIT:  # a value the target cannot hold (a picklist without it): left out
+                    return OMIT
+        except RecordMappingError as exc:
+            raise RecordMappingError(f"{self.object}.{rule.sources[0]}: {exc}") from None
+        return value

@@ -2,26 +2,38 @@
 
 A transform is built from its name and parameters when a mapping loads. `forward` turns a source value into
 the canonical value; `reverse` turns it back for write-back. A transform whose `reverse` is None cannot serve
-a rule with direction `out` or `both`, and the loader rejects such a rule.
+a rule with direction `out` or `both`, and the loader rejects such a rule. The value map lives in `valuemap.py`,
+the time transforms in `times.py`; what a transform is, in `core.py`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from crmsync.errors import RecordMappingError
+from crmsync.mappings.core import OMIT, Context, NoParams, Params, Transform, TransformFn, identity
 from crmsync.mappings.phones import to_e164
+from crmsync.mappings.times import (
+    DatetimeParams,
+    DayParams,
+    date_transform,
+    datetime_transform,
+    day_transform,
+    format_datetime,
+    mm_ss_transform,
+    parse_utc,
+    to_date,
+)
+from crmsync.mappings.valuemap import MapParams, value_map
 
-Context = Mapping[str, Any]
-TransformFn = Callable[[Any, Context], Any]
+__all__ = ["OMIT", "Context", "Transform", "TransformFn", "build_transform", "coercer", "currency_exponent",
+           "format_datetime", "identity", "parse_utc", "to_e164"]
 
 # ISO 4217 currencies whose minor unit is not 2 digits; every other code has 2.
 CURRENCY_EXPONENTS: dict[str, int] = {
@@ -38,25 +50,6 @@ def currency_exponent(code: str) -> int:
     return CURRENCY_EXPONENTS.get(code.upper(), 2)
 
 
-def identity(value: Any, _ctx: Context) -> Any:
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class Transform:
-    name: str
-    forward: TransformFn
-    reverse: TransformFn | None
-
-
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class NoParams(_Params):
-    pass
-
-
 def _text(name: str, fn: Callable[[str], str]) -> Transform:
     def forward(value: Any, _ctx: Context) -> Any:
         return fn(value) if isinstance(value, str) else value
@@ -64,7 +57,7 @@ def _text(name: str, fn: Callable[[str], str]) -> Transform:
     return Transform(name, forward, identity)
 
 
-class PhoneParams(_Params):
+class PhoneParams(Params):
     region: str | None = None
     on_invalid: Literal["error", "drop"] = "error"
 
@@ -83,84 +76,6 @@ def _phone(params: PhoneParams, default_region: str | None) -> Transform:
     return Transform("phone", forward, identity)
 
 
-class DatetimeParams(_Params):
-    out_format: Literal["iso", "salesforce", "epoch_s", "epoch_ms"] = "iso"
-
-
-EPOCH_MS_THRESHOLD = 100_000_000_000  # larger epoch numbers are milliseconds (year 5138 in seconds)
-
-
-def parse_utc(value: Any) -> datetime:
-    """UTC datetime from ISO text (`Z`, `+0000`, `+05:30`, naive = UTC) or epoch seconds / milliseconds."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if (isinstance(value, int | float) and not isinstance(value, bool)) or (
-        isinstance(value, str) and value.strip().lstrip("-").isdigit()
-    ):
-        number = float(value)
-        if abs(number) >= EPOCH_MS_THRESHOLD:
-            number /= 1000
-        return datetime.fromtimestamp(number, UTC)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise RecordMappingError(f"{value!r} is not an ISO 8601 timestamp or epoch number") from None
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    raise RecordMappingError(f"{value!r} is not a timestamp")
-
-
-def format_datetime(value: datetime, out_format: str) -> Any:
-    value = value.astimezone(UTC)
-    if out_format == "epoch_ms":
-        return int(value.timestamp() * 1000)
-    if out_format == "epoch_s":
-        return int(value.timestamp())
-    if out_format == "salesforce":
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def _datetime(params: DatetimeParams, _region: str | None) -> Transform:
-    return Transform(
-        "datetime",
-        lambda value, _ctx: parse_utc(value),
-        lambda value, _ctx: format_datetime(value, params.out_format),
-    )
-
-
-def _date(_params: NoParams, _region: str | None) -> Transform:
-    def forward(value: Any, _ctx: Context) -> date:
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value)[:10])
-        except ValueError:
-            raise RecordMappingError(f"{value!r} is not an ISO date") from None
-
-    return Transform("date", forward, lambda value, _ctx: value.isoformat())
-
-
-class DayParams(_Params):
-    time_zone: str = "UTC"
-
-
-def _day(params: DayParams, _region: str | None) -> Transform:
-    """A date field fed by a timestamp (Salesforce Task.ActivityDate from a call's start): write-back sends the
-    timestamp's calendar day in `time_zone`; a day read back is its midnight there (a lossy read, so rules
-    using it are usually `out`)."""
-    try:
-        zone = ZoneInfo(params.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"transform 'day': unknown time zone {params.time_zone!r}") from None
-    as_date = _date(NoParams(), None).forward
-
-    def forward(value: Any, ctx: Context) -> datetime:
-        return datetime.combine(as_date(value, ctx), time(), zone).astimezone(UTC)
-
-    return Transform("day", forward, lambda value, _ctx: parse_utc(value).astimezone(zone).date().isoformat())
-
-
 def to_decimal(value: Any) -> Decimal:
     try:
         return Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
@@ -172,7 +87,7 @@ def _decimal(_params: NoParams, _region: str | None) -> Transform:
     return Transform("decimal", lambda value, _ctx: to_decimal(value), identity)
 
 
-class ScaleParams(_Params):
+class ScaleParams(Params):
     factor: Decimal
     integer: bool = True
 
@@ -184,12 +99,12 @@ def _scale(params: ScaleParams, _region: str | None) -> Transform:
         scaled = to_decimal(value) * factor
         return int(scaled.to_integral_value()) if params.integer else scaled
 
-    return Transform(
-        "scale", lambda value, _ctx: apply(value, params.factor), lambda value, _ctx: apply(value, 1 / params.factor)
-    )
+    # Probes: an integer scale whose write-back divides by a non-integer rounds (factor 60: 1 is written as 0).
+    return Transform("scale", lambda value, _ctx: apply(value, params.factor),
+                     lambda value, _ctx: apply(value, 1 / params.factor), probes=(1, 7, 59, 1000))
 
 
-class MinorUnitsParams(_Params):
+class MinorUnitsParams(Params):
     currency: str | None = None
     currency_field: str | None = None
     exponent: int | None = None
@@ -218,38 +133,6 @@ def _minor_units(params: MinorUnitsParams, _region: str | None) -> Transform:
     return Transform("minor_units", forward, reverse)
 
 
-class MapParams(_Params):
-    values: dict[str, Any]
-    reverse: dict[str, Any] | None = None
-    unknown: Literal["keep", "error", "default"] = "keep"
-    default: Any = None
-    case_insensitive: bool = False
-
-
-def _value_map(params: MapParams, _region: str | None) -> Transform:
-    fold = (lambda v: str(v).casefold()) if params.case_insensitive else str
-    table = {fold(k): v for k, v in params.values.items()}
-
-    def lookup(mapping: dict[str, Any], value: Any, key_fn: Callable[[Any], str]) -> Any:
-        key = key_fn(value)
-        if key in mapping:
-            return mapping[key]
-        if params.unknown == "error":
-            raise RecordMappingError(f"{value!r} is not in the value map ({', '.join(sorted(mapping))})")
-        return params.default if params.unknown == "default" else value
-
-    reverse_table = params.reverse
-    if reverse_table is None:
-        targets = [str(v) for v in params.values.values()]
-        if len(set(targets)) == len(targets):  # injective: the map can be read backwards
-            reverse_table = {str(v): k for k, v in params.values.items()}
-    reverse: TransformFn | None = None
-    if reverse_table is not None:
-        frozen_reverse = dict(reverse_table)
-        reverse = lambda value, _ctx: lookup(frozen_reverse, value, str)  # noqa: E731
-    return Transform("map", lambda value, _ctx: lookup(table, value, fold), reverse)
-
-
 def split_full_name(value: Any, _ctx: Context) -> tuple[str | None, str | None]:
     """'Ada King Lovelace' -> ('Ada King', 'Lovelace'); a single word is a last name (CRMs require one)."""
     parts = str(value).split()
@@ -273,7 +156,7 @@ def _join_name(_params: NoParams, _region: str | None) -> Transform:
     return Transform("join_name", join_full_name, lambda value, ctx: split_full_name(value, ctx))
 
 
-class SplitParams(_Params):
+class SplitParams(Params):
     separator: str = ";"
 
 
@@ -323,18 +206,19 @@ def _boolean(value: Any) -> bool:
 
 
 Builder = Callable[[Any, str | None], Transform]
-REGISTRY: dict[str, tuple[type[_Params], Builder]] = {
+REGISTRY: dict[str, tuple[type[Params], Builder]] = {
     "trim": (NoParams, lambda _p, _r: _text("trim", str.strip)),
     "lower": (NoParams, lambda _p, _r: _text("lower", str.lower)),
     "upper": (NoParams, lambda _p, _r: _text("upper", str.upper)),
     "phone": (PhoneParams, _phone),
-    "datetime": (DatetimeParams, _datetime),
-    "date": (NoParams, _date),
-    "day": (DayParams, _day),
+    "datetime": (DatetimeParams, datetime_transform),
+    "date": (NoParams, date_transform),
+    "day": (DayParams, day_transform),
+    "mm_ss": (NoParams, mm_ss_transform),
     "decimal": (NoParams, _decimal),
     "minor_units": (MinorUnitsParams, _minor_units),
     "scale": (ScaleParams, _scale),
-    "map": (MapParams, _value_map),
+    "map": (MapParams, value_map),
     "split_name": (NoParams, _split_name),
     "join_name": (NoParams, _join_name),
     "split": (SplitParams, _split),
@@ -382,7 +266,7 @@ def coercer(python_type: type) -> TransformFn | None:
     if python_type is datetime:
         return lambda value, _ctx: parse_utc(value)
     if python_type is date:
-        return _date(NoParams(), None).forward
+        return to_date
     if python_type is list:
         return lambda value, _ctx: value if isinstance(value, list) else [value]
     return None

@@ -53,7 +53,7 @@ def test_broken_mapping_names_every_problem_with_file_object_and_field(tmp_path:
     assert "field #1 (Email): target 'emial' is not a field of lead" in text
     assert "field #2 (Phone): unknown transform 'phoen'" in text
     assert "field #4 (Rating): transform 'map' cannot be reversed" in text
-    assert "field #5 (source): a constant cannot be written back" in text
+    assert "field #5 (source): a constant is read into `target` (`direction: in`) or written to `source`" in text
 
 
 def test_load_refuses_broken_mappings_and_user_dir_overrides(tmp_path: Path):

@@ -91,7 +91,8 @@ def test_a_call_becomes_a_hubspot_call_engagement_on_its_contact(mappings: Mappi
 
 def test_a_disposition_hubspot_has_no_default_outcome_for_travels_as_it_is(mappings: MappingSet) -> None:
     mapper = mappings.get("hubspot", "calls")
-    assert mapper.to_payload({"disposition": "Sold"})["properties"] == {"hs_call_disposition": "Sold"}
+    assert mapper.to_payload({"disposition": "Sold"}, only=["disposition"])["properties"] == {
+        "hs_call_disposition": "Sold"}
     record = SourceRecord("hubspot", "calls", "1", START,
                           {"properties": {"hs_call_disposition": "b2cf5968-551e-4856-9783-52b3da59a7d0"}})
     assert mapper.to_patch(record).values["disposition"] == "Left Voicemail"
@@ -101,7 +102,8 @@ def test_a_call_becomes_a_zoho_call_on_its_contact(mappings: MappingSet) -> None
     payload, read = _round_trip(mappings, "zoho", "Calls")
     assert payload == {
         "Subject": "Outbound Call", "Call_Type": "Outbound", "Call_Start_Time": "2024-05-01T23:30:00Z",
-        "Call_Duration_in_seconds": 31, "Call_Result": "No Answer", "Description": "left no message",
+        "Call_Duration_in_seconds": 31, "Call_Duration": "00:31", "Call_Result": "No Answer",
+        "Description": "left no message",
         "Who_Id": {"id": EXTERNAL_IDS["Contacts"]}}
     assert read == {**_written_back(mappings, "zoho", "Calls", CALL), "kind": "call",
                     "lead_id": EXTERNAL_IDS["Contacts"]}
