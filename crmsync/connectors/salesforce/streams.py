@@ -1,8 +1,8 @@
 """Reading sObjects as pages of SourceRecords: field lists, SOQL, REST paging and the incremental window.
 
-Incremental reads page through `queryAll` ordered by (SystemModstamp, Id) from the cursor minus a lookback,
-so updates and soft deletes arrive on one cursor. Backfills (and first loads) read a window; Bulk API 2.0
-serves large ones (see bulk.py) and REST the rest.
+Incremental reads page through `queryAll` ordered by (SystemModstamp, Id) from a lookback before the last
+read (see cursor.py), so updates and soft deletes arrive on one cursor. Backfills (and first loads) read a
+window; Bulk API 2.0 serves large ones (see bulk.py) and REST the rest.
 """
 
 from __future__ import annotations
@@ -145,8 +145,8 @@ class StreamReader:
         return RecordBuilder(window, self.connection, self.settings.integration_user_id, self.skipped_own_changes)
 
     def incremental_window(self, stream: str, boundary: Watermark) -> Window:
-        assert boundary.modstamp is not None
-        return Window(stream, boundary.modstamp - timedelta(seconds=self.settings.lookback_seconds), None, boundary)
+        return Window(stream, boundary.lookback_start(timedelta(seconds=self.settings.lookback_seconds)), None,
+                      boundary)
 
     def count(self, window: Window) -> int:
         soql = build_soql(window.stream, ["COUNT()"], window.start, window.until, ordered=False)
@@ -154,17 +154,22 @@ class StreamReader:
             return int(self.client.sf.query(soql, include_deleted=window.include_deleted)["totalSize"])
 
     def rest_pages(self, window: Window) -> Iterator[StreamPage]:
-        """One StreamPage per API page, each with the cursor just past it."""
+        """One StreamPage per API page, each with the cursor just past it; the last page of a read that reaches
+        the present also records when the org ran the query (the result set is fixed when it runs)."""
         soql = build_soql(window.stream, self.fields(window.stream), window.start, window.until, ordered=True)
         headers = {"Sforce-Query-Options": f"batchSize={self.settings.page_size}"}
         builder, sf, seen_urls = self.builder(window), self.client.sf, set()
         with self.client.errors(f"querying {window.stream}"):
             result = sf.query(soql, include_deleted=window.include_deleted, headers=headers)
+        ran_at = self.client.http.org_time()
         while True:
             records = builder.records(result["records"])
-            yield StreamPage(window.stream, records, builder.progress.as_cursor())
             next_url = result.get("nextRecordsUrl")
-            if result.get("done", True) or not next_url:
+            last = result.get("done", True) or not next_url
+            if last and window.until is None:
+                builder.progress.read_ran_at(ran_at)
+            yield StreamPage(window.stream, records, builder.progress.as_cursor())
+            if last:
                 return
             if next_url in seen_urls:  # a misbehaving API must not make us loop forever
                 raise ConnectorError(f"salesforce {self.connection}: {window.stream} query repeated page {next_url}")
