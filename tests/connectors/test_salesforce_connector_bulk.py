@@ -40,8 +40,12 @@ def test_backfill_reads_every_bulk_locator_page(
     assert "through Bulk API 2.0" in caplog.text and "REST" not in caplog.text
     assert [len(page.records) for page in pages] == [1000, 1000, 500]
     assert len(set(ids_of(pages))) == 2500
-    # Bulk rows are unordered: only the last page may move the cursor past the window it read.
-    assert [page.cursor for page in pages[:-1]] == [{"modstamp": None, "last_ids": []}] * 2
+    # Bulk rows are unordered: only the last page may move the cursor past the window it read; the pages
+    # before it keep the window's start and name the job and its next result page, for a resume.
+    assert [_watermark(page.cursor) for page in pages[:-1]] == [(None, [])] * 2
+    positions = [page.cursor["bulk"] for page in pages[:-1]]
+    assert len({p["job"] for p in positions}) == 1 and len({p["locator"] for p in positions}) == 2
+    assert "bulk" not in pages[-1].cursor
     assert len(pages[-1].cursor["last_ids"]) == 2500
     incremental = list(make_connector(page_size=2000).read("Lead", pages[-1].cursor))
     assert ids_of(incremental) == [] and {str(_watermark(page.cursor)) for page in incremental} == {

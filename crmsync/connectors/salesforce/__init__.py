@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from crmsync.connectors.base import Capability, ConnectorError, StreamPage, WriteItem, WriteResult
-from crmsync.connectors.salesforce.bulk import BulkUnavailable, bulk_pages
+from crmsync.connectors.salesforce.bulk import BulkPosition, BulkUnavailable, bulk_pages
 from crmsync.connectors.salesforce.client import OrgIdentity, SalesforceClient
 from crmsync.connectors.salesforce.cursor import Watermark
 from crmsync.connectors.salesforce.outbound import (
@@ -86,21 +86,22 @@ class SalesforceConnector:
     def read(self, stream: str, cursor: Mapping[str, Any] | None, *, since: datetime | None = None,
              until: datetime | None = None) -> Iterator[StreamPage]:
         """Incremental from `cursor` (REST, with lookback) when no window is given; otherwise a backfill of
-        [since, until) resuming after `cursor`, through Bulk 2.0 when it is large, else REST."""
+        [since, until) resuming after `cursor`, through Bulk 2.0 when it is large, else REST. A cursor from
+        the middle of a Bulk read continues that read's job."""
         self._check_stream(stream)
         if any(moment is not None and moment.tzinfo is None for moment in (since, until)):
             raise ConnectorError(f"salesforce {self.name}: since/until must be timezone-aware (UTC) datetimes")
-        boundary = Watermark.from_cursor(cursor, stream)
-        if since is None and until is None and boundary.modstamp is not None:
+        boundary, in_bulk = Watermark.from_cursor(cursor, stream), self._bulk_position(cursor, stream)
+        if since is None and until is None and boundary.modstamp is not None and in_bulk is None:
             yield from self._reader.rest_pages(self._reader.incremental_window(stream, boundary))
             return
         start = since if boundary.modstamp is None or (since is not None and since > boundary.modstamp) \
             else boundary.modstamp
         window = Window(stream, start, until, boundary)
-        if self._use_bulk(window):
+        if in_bulk is not None or self._use_bulk(window):
             try:
                 log.info("salesforce %s: reading %s through Bulk API 2.0", self.name, stream)
-                yield from bulk_pages(self._reader, window)
+                yield from bulk_pages(self._reader, window, in_bulk)
                 return
             except BulkUnavailable as exc:
                 log.warning("salesforce %s: Bulk API 2.0 unavailable for %s (%s); falling back to REST query",
@@ -112,6 +113,14 @@ class SalesforceConnector:
         """How many records a read of [since, until) would deliver (for progress bars and plans)."""
         self._check_stream(stream)
         return self._reader.count(Window(stream, since, until, Watermark()))
+
+    def _bulk_position(self, cursor: Mapping[str, Any] | None, stream: str) -> BulkPosition | None:
+        try:
+            return BulkPosition.from_cursor(cursor, stream)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConnectorError(f"the checkpoint of Salesforce stream {stream} names a Bulk API 2.0 job but not "
+                                 f"as this version writes it ({exc!r}); reset the stream's checkpoint to re-read "
+                                 "it") from None
 
     def _use_bulk(self, window: Window) -> bool:
         threshold = self.settings.bulk_threshold
