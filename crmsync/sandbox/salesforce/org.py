@@ -1,7 +1,8 @@
 """One emulated Salesforce org: its data, sessions, API allocation, bulk jobs and outbound messages.
 
 `SalesforceOrg` is also the `SandboxBackend` behind the generic admin API, plus a few Salesforce-only
-admin routes (expire tokens, switch Bulk API availability, define custom fields, read the outbound log).
+admin routes (expire tokens, switch Bulk API availability, define custom fields, read the outbound log,
+empty the recycle bin).
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ class CustomFieldRequest(BaseModel):
 
 class BulkModeRequest(BaseModel):
     mode: str
+
+
+class EmptyBinRequest(BaseModel):
+    object: str | None = None
+    ids: list[str] | None = None  # None: every record in the bin (of `object`, if given)
 
 
 class SalesforceOrg:
@@ -176,6 +182,14 @@ class SalesforceOrg:
                              else 0, custom=True, external_id=body.externalId, unique=body.unique)  # type: ignore[arg-type]
             self.store.add_custom_field(self._object_name(body.object), field)
             return field.describe()
+
+        @router.post("/recycle-bin/empty")
+        async def empty_recycle_bin(body: EmptyBinRequest) -> dict[str, list[str]]:
+            # As emptyRecycleBin (or the bin's own purge): gone from query, queryAll and getDeleted. Listed ids
+            # that are still live are hard-deleted, as a Bulk API hardDelete does.
+            name = self._object_name(body.object) if body.object else None
+            ids = body.ids if body.ids is not None else self.store.recycle_bin(name)
+            return {"purged": self.store.purge(ids, name)}
 
         @router.get("/outbound")
         async def outbound_log(request: Request) -> list[dict[str, Any]]:

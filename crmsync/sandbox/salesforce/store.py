@@ -1,7 +1,8 @@
 """The emulated org's data: records as plain dicts keyed by canonical field name, per sObject.
 
 Soft-deleted rows stay in their table with IsDeleted=true (the recycle bin) so queryAll and getDeleted see
-them. Every write goes through `_write`, which keeps the external-id index and an undo log, so an
+them, until the bin is emptied (`purge`: then they are gone from every read, as after emptyRecycleBin or a Bulk
+hardDelete). Every write goes through `_write`, which keeps the external-id index and an undo log, so an
 all-or-none composite call can roll back.
 """
 
@@ -54,6 +55,7 @@ class SObjectStore:
             self._sequences: dict[str, int] = {}
             self._external: dict[tuple[str, str], dict[str, set[str]]] = {}
             self.deleted_at: dict[str, datetime] = {}
+            self.last_purged: datetime | None = None  # deletion time of the latest record purged from the bin
             self._undo: list[Callable[[], None]] | None = None
             self._pending_events: list[ChangeEvent] = []
             self.created_at = truncate_to_millis(self.clock.now())
@@ -203,6 +205,27 @@ class SObjectStore:
             self._write(sobject.name, record["Id"], record)
             self.deleted_at[record["Id"]] = now
             self._emit(ChangeEvent(sobject.name, "DELETE", record["Id"]))
+
+    def purge(self, record_ids: Iterable[str], object_name: str | None = None) -> list[str]:
+        """Remove records for good (live ones are hard-deleted); returns the 18-char ids that were there."""
+        purged = []
+        with self.lock:
+            for record_id in record_ids:
+                name = object_name or self.object_of_id(record_id)
+                record = self.get(name, record_id, include_deleted=True) if name in self.tables else None
+                if name is None or record is None:
+                    continue
+                deleted = self.deleted_at.pop(record["Id"], None) or truncate_to_millis(self.clock.now())
+                self.last_purged = deleted if self.last_purged is None else max(self.last_purged, deleted)
+                self._write(name, record["Id"], None)
+                purged.append(record["Id"])
+        return purged
+
+    def recycle_bin(self, object_name: str | None = None) -> list[str]:
+        """Ids of the soft-deleted records (of one object, or of all)."""
+        with self.lock:
+            names = [object_name] if object_name else list(self.tables)
+            return [row["Id"] for name in names for row in self.rows(name, include_deleted=True) if row["IsDeleted"]]
 
     def upsert(self, object_name: str, field_name: str, value: str, payload: dict[str, Any]) -> tuple[Record, bool]:
         """Create or update by external id; returns (record, created). Raises a 300 RecordError on several."""
