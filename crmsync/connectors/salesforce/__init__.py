@@ -1,4 +1,5 @@
-"""The Salesforce connector: five sObject streams in, composite upserts out, Outbound Messages as webhooks.
+"""The Salesforce connector: five sObject streams in, composite upserts and deletes out, Outbound Messages as
+webhooks, ID listings for finding hard deletes.
 
     connector = SalesforceConnector(SalesforceSettings(...), name="salesforce-eu")
     for page in connector.read("Lead", checkpoint):   # store page.records and page.cursor together
@@ -50,7 +51,8 @@ class SalesforceConnector:
 
     system = "salesforce"
     capabilities = frozenset({Capability.INCREMENTAL, Capability.BACKFILL, Capability.DELETES,
-                              Capability.WRITE_BACK, Capability.WEBHOOKS})
+                              Capability.WRITE_BACK, Capability.WEBHOOKS, Capability.DELETE_WRITES,
+                              Capability.ID_LISTING})
 
     def __init__(self, settings: SalesforceSettings, *, name: str = "salesforce",
                  source_fields: Mapping[str, Sequence[str]] | None = None,
@@ -137,8 +139,14 @@ class SalesforceConnector:
         return self._reader.fetch(stream, self.settings.external_id_field, canonical_ids)
 
     def write(self, stream: str, items: Sequence[WriteItem]) -> list[WriteResult]:
+        """Upserts and (`WriteItem.delete`) deletes; one result per item, in input order."""
         self._check_stream(stream)
         return self._writer.write(stream, items)
+
+    def list_ids(self, stream: str) -> Iterator[list[str]]:
+        """Pages of the Ids of every live record (`query`, ids only): what is missing was hard-deleted."""
+        self._check_stream(stream)
+        return self._reader.id_pages(stream)
 
     def is_own_change(self, record: SourceRecord) -> bool:
         """True when the integration user made the last change (an echo of our own write)."""
