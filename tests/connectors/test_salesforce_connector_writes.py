@@ -147,3 +147,9 @@ def test_a_duplicate_the_org_refuses_is_held_but_a_clash_on_our_own_external_id_
     native = org.create("Lead", LastName="Native", Company="C")  # claims canon-1, which another record holds
     [clash] = connector.write("Lead", [WriteItem("canon-1", {"Title": "x"}, external_id=native)])
     assert (clash.ok, clash.held) == (False, False) and (clash.error or "").startswith("DUPLICATE_VALUE: ")
+
+    org.admin("POST", "duplicate-rules", json={"object": "Lead", "fields": ["Email"]})  # Block action
+    org.create("Lead", LastName="Existing", Company="C", Email="ada@x.io")
+    blocked, fine = connector.write("Lead", [_lead(3, Email="ada@x.io"), _lead(4, Email="bob@x.io")])
+    assert (blocked.ok, blocked.held, fine.ok) == (False, True, True)
+    assert blocked.error == "DUPLICATES_DETECTED: Use one of these records?"

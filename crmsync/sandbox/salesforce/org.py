@@ -2,7 +2,7 @@
 
 `SalesforceOrg` is also the `SandboxBackend` behind the generic admin API, plus a few Salesforce-only
 admin routes (expire tokens, switch Bulk API availability, define custom fields, read the outbound log,
-empty the recycle bin).
+empty the recycle bin, activate duplicate rules).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from crmsync.sandbox.framework.emulator import SandboxAdminError
 from crmsync.sandbox.framework.faults import FaultInjector
 from crmsync.sandbox.salesforce.auth import DEFAULT_TOKEN_LIFETIME_SECONDS, OAuthCredentials, TokenService
 from crmsync.sandbox.salesforce.bulk import BulkService
+from crmsync.sandbox.salesforce.duplicates import DuplicateRule
 from crmsync.sandbox.salesforce.gate import DEFAULT_DAILY_API_LIMIT, ApiUsage
 from crmsync.sandbox.salesforce.outbound import OutboundMessenger, OutboundRetryPolicy
 from crmsync.sandbox.salesforce.query import QueryService
@@ -49,6 +50,12 @@ class CustomFieldRequest(BaseModel):
 
 class BulkModeRequest(BaseModel):
     mode: str
+
+
+class DuplicateRuleRequest(BaseModel):
+    object: str
+    fields: list[str]
+    name: str | None = None
 
 
 class EmptyBinRequest(BaseModel):
@@ -182,6 +189,18 @@ class SalesforceOrg:
                              else 0, custom=True, external_id=body.externalId, unique=body.unique)  # type: ignore[arg-type]
             self.store.add_custom_field(self._object_name(body.object), field)
             return field.describe()
+
+        @router.post("/duplicate-rules", status_code=201)
+        async def add_duplicate_rule(body: DuplicateRuleRequest) -> dict[str, Any]:
+            sobject = self.store.sobject(self._object_name(body.object))
+            unknown = [name for name in body.fields if sobject.field(name) is None]
+            if not body.fields or unknown:
+                raise SandboxAdminError(f"a duplicate rule needs fields of {sobject.name}; unknown: {unknown}")
+            fields = tuple(field.name for name in body.fields if (field := sobject.field(name)) is not None)
+            rule = DuplicateRule(sobject.name, fields, body.name or f"{sobject.name}_Duplicate_Rule")
+            with self.store.lock:
+                self.store.duplicate_rules.append(rule)
+            return rule.describe()
 
         @router.post("/recycle-bin/empty")
         async def empty_recycle_bin(body: EmptyBinRequest) -> dict[str, list[str]]:

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from crmsync.sandbox.framework.clock import SandboxClock
+from crmsync.sandbox.salesforce.duplicates import DuplicateRule
 from crmsync.sandbox.salesforce.schema import FieldDef, SObjectDef, build_schema
 from crmsync.sandbox.salesforce.validation import RecordError, check_required, coerce_fields, external_key
 from crmsync.sandbox.salesforce.values import make_id, normalize_id, truncate_to_millis
@@ -56,6 +57,7 @@ class SObjectStore:
             self._external: dict[tuple[str, str], dict[str, set[str]]] = {}
             self.deleted_at: dict[str, datetime] = {}
             self.last_purged: datetime | None = None  # deletion time of the latest record purged from the bin
+            self.duplicate_rules: list[DuplicateRule] = []  # active rules with the Block action
             self._undo: list[Callable[[], None]] | None = None
             self._pending_events: list[ChangeEvent] = []
             self.created_at = truncate_to_millis(self.clock.now())
@@ -142,6 +144,11 @@ class SObjectStore:
                     [field.name],
                 )
 
+    def _check_duplicates(self, object_name: str, record: Record) -> None:
+        for rule in self.duplicate_rules:
+            if rule.object_name == object_name:
+                rule.check(record, self.rows(object_name, include_deleted=False))
+
     def _emit(self, event: ChangeEvent) -> None:
         if self._undo is not None:
             self._pending_events.append(event)
@@ -169,6 +176,7 @@ class SObjectStore:
             record = self._new_record(sobject.name, values, truncate_to_millis(self.clock.now()))
             check_required(sobject, record)
             self._check_unique(sobject.name, record)
+            self._check_duplicates(sobject.name, record)
             self._write(sobject.name, record["Id"], record)
             self._emit(ChangeEvent(sobject.name, "CREATE", record["Id"]))
             return record
@@ -191,6 +199,7 @@ class SObjectStore:
             self._stamp(record, truncate_to_millis(self.clock.now()), sobject.name)
             check_required(sobject, record)
             self._check_unique(sobject.name, record)
+            self._check_duplicates(sobject.name, record)
             self._write(sobject.name, record["Id"], record)
             self._emit(ChangeEvent(sobject.name, "UPDATE", record["Id"]))
             return record
