@@ -97,7 +97,7 @@ def test_a_stopped_bulk_backfill_resumes_from_the_next_result_page(
 
 
 def test_a_resume_whose_job_is_gone_reads_the_window_again_and_loses_nothing(
-    org: SalesforceOrgAdmin, settings: Settings, make_connector: Any
+    org: SalesforceOrgAdmin, settings: Settings
 ) -> None:
     org.seed("Lead", LEADS)
     assert _backfill(settings, resume=False, observer=StopAfter(2))[0] == "stopped"

@@ -221,8 +221,10 @@ class SObjectStore:
         with self.lock:
             for record_id in record_ids:
                 name = object_name or self.object_of_id(record_id)
-                record = self.get(name, record_id, include_deleted=True) if name in self.tables else None
-                if name is None or record is None:
+                if name is None or name not in self.tables:
+                    continue
+                record = self.get(name, record_id, include_deleted=True)
+                if record is None:
                     continue
                 deleted = self.deleted_at.pop(record["Id"], None) or truncate_to_millis(self.clock.now())
                 self.last_purged = deleted if self.last_purged is None else max(self.last_purged, deleted)
