@@ -189,6 +189,10 @@ class SalesforceOrgAdmin(SalesforceSandbox):
     def records(self, object_name: str, include_deleted: bool = False) -> list[dict[str, Any]]:
         return list(self.admin("GET", f"records/{object_name}", params={"include_deleted": include_deleted}))
 
+    def purge(self, *record_ids: str) -> list[str]:
+        """Remove records for good, as emptying the recycle bin (or a Bulk hardDelete, for live ones) does."""
+        return list(self.admin("POST", "recycle-bin/empty", json={"ids": list(record_ids)})["purged"])
+
     def usage(self) -> dict[str, int]:
         """{"daily_limit", "used"} without changing either."""
         return dict(self.admin("PUT", "quota", json={}))

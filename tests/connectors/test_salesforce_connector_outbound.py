@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from salesforce_connector_support import SalesforceOrgAdmin
@@ -19,6 +20,8 @@ from crmsync.connectors.salesforce import (
     ack_response,
     parse_outbound_message,
 )
+from crmsync.connectors.salesforce.webhook import SalesforceWebhookAdapter
+from crmsync.receiver.events import WebhookRequest
 from crmsync.sandbox.salesforce.outbound import is_ack
 
 
@@ -82,6 +85,12 @@ def test_outbound_message_is_parsed_typed_and_acknowledged(
                               "SystemModstamp": stored["SystemModstamp"]}
     [fetched] = connector.fetch("Lead", [lead])
     assert record.modified_at == fetched.modified_at and not record.deleted
+    # Only the fields the admin selected: the ones left out (Title, Phone ...) say nothing about their values.
+    assert record.partial and not fetched.partial
+    adapter = SalesforceWebhookAdapter(connector, None)  # the same message through `crmsync serve`'s inbox
+    request = WebhookRequest("POST", listener.url, {}, {}, listener.bodies[0], datetime.now(UTC))
+    [from_inbox] = adapter.records([event.payload for event in adapter.accept(request)])
+    assert from_inbox.partial and from_inbox.payload == record.payload
 
 
 def test_a_message_from_another_org_is_refused(

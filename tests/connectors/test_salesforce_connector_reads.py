@@ -124,7 +124,9 @@ def test_select_lists_cover_the_mapping_and_every_custom_field(
     [record] = connector.fetch("Lead", [lead])
     assert record.payload["Tier__c"] == "gold" and "attributes" not in record.payload
     assert connector.streams() == ("Lead", "Contact", "Account", "Opportunity", "Task")
-    assert connector.capabilities == set(Capability) - {Capability.DELETE_WRITES, Capability.ID_LISTING}
+    assert connector.capabilities == {Capability.INCREMENTAL, Capability.BACKFILL, Capability.DELETES,
+                                      Capability.WRITE_BACK, Capability.WEBHOOKS, Capability.DELETE_WRITES,
+                                      Capability.ID_LISTING}
 
 
 def test_values_put_into_soql_are_quoted(org: SalesforceOrgAdmin, connector: SalesforceConnector) -> None:
@@ -134,3 +136,17 @@ def test_values_put_into_soql_are_quoted(org: SalesforceOrgAdmin, connector: Sal
     assert [r.external_id for r in connector.fetch_by_external_ids("Lead", [evil])] == [target]
     assert connector.fetch_by_external_ids("Lead", ["nobody' OR Id != '"]) == []
     assert connector.fetch("Lead", ["00Q' OR Name != '"]) == []
+
+
+def test_id_listing_pages_through_the_live_records_only(org: SalesforceOrgAdmin, connector: SalesforceConnector
+                                                       ) -> None:
+    org.seed("Contact", 450)
+    ids = [row["Id"] for row in org.records("Contact")]
+    pages = list(connector.list_ids("Contact"))
+    assert [len(page) for page in pages] == [200, 200, 50]  # batchSize 200, through nextRecordsUrl
+    assert sorted(record_id for page in pages for record_id in page) == sorted(ids)
+    org.admin("DELETE", f"records/Contact/{ids[0]}")  # in the recycle bin: not live
+    org.purge(ids[1])  # emptied from the bin (queryAll no longer shows it either)
+    listed = {record_id for page in connector.list_ids("Contact") for record_id in page}
+    assert listed == set(ids[2:])
+    assert [page for page in connector.list_ids("Opportunity")] == [[]]

@@ -81,3 +81,75 @@ def test_whole_request_server_errors_are_retried_then_transient(
     with pytest.raises(TransientError, match="HTTP 500 UNKNOWN_EXCEPTION"):
         connector.write("Lead", [_lead(2)])
     assert [row["crmsync_id__c"] for row in org.records("Lead")] == ["canon-1"]
+
+
+def _delete(canonical_id: str, external_id: str | None) -> WriteItem:
+    return WriteItem(canonical_id, {}, external_id=external_id, delete=True)
+
+
+def test_delete_writes_move_records_to_the_recycle_bin_and_a_record_already_gone_counts_as_deleted(
+    org: SalesforceOrgAdmin, connector: SalesforceConnector
+) -> None:
+    ids = [r.external_id for r in connector.write("Lead", [_lead(i) for i in range(4)])]
+    results = connector.write("Lead", [_delete("canon-0", ids[0]), _delete("canon-1", ids[1])])
+    assert [(r.canonical_id, r.ok, r.external_id, r.error) for r in results] == [
+        ("canon-0", True, ids[0], None), ("canon-1", True, ids[1], None)]
+    assert {row["Id"]: row["IsDeleted"] for row in org.records("Lead", include_deleted=True)} == {
+        ids[0]: True, ids[1]: True, ids[2]: False, ids[3]: False}
+
+    org.purge(ids[1])  # emptied from the recycle bin: unknown to the org now
+    again = connector.write("Lead", [_delete("canon-0", ids[0]), _delete("canon-1", ids[1]),
+                                     _delete("canon-1", ids[1][:15])])
+    assert [(r.ok, r.external_id, r.error) for r in again] == [
+        (True, ids[0], None), (True, ids[1], None), (True, ids[1][:15], None)]  # ENTITY_IS_DELETED, ... : gone
+
+    # No Salesforce Id known (the push's result was lost): found by the external id, or nothing to delete.
+    found, never = connector.write("Lead", [_delete("canon-2", None), _delete("canon-never-pushed", None)])
+    assert (found.ok, found.external_id) == (True, ids[2]) and (never.ok, never.external_id) == (True, None)
+    assert [row["Id"] for row in org.records("Lead")] == [ids[3]]
+
+    [bad] = connector.write("Lead", [_delete("canon-3", "not-an-id")])
+    assert not bad.ok and not bad.retryable and not bad.held and (bad.error or "").startswith("MALFORMED_ID: ")
+
+
+def test_mixed_batches_keep_input_order_and_deletes_go_200_ids_a_call(
+    org: SalesforceOrgAdmin, connector: SalesforceConnector
+) -> None:
+    native = org.create("Lead", LastName="Native", Company="C")
+    pushed = [r.external_id for r in connector.write("Lead", [_lead(i) for i in range(450)])]
+    sent: list[str] = []
+    connector.client.http.hooks["response"].append(
+        lambda response, *_a, **_k: sent.append(f"{response.request.method} {response.request.path_url}"))
+    items = [_lead(1000), _delete("canon-0", pushed[0]),
+             WriteItem("canon-native", {"Title": "VP"}, external_id=native), _delete("canon-1", pushed[1]),
+             WriteItem("canon-bad", {"Company": "No Last Name"}), *[_delete(f"canon-{i}", pushed[i])
+                                                                    for i in range(2, 450)]]
+    results = connector.write("Lead", items)
+    assert [r.canonical_id for r in results] == [item.canonical_id for item in items]
+    assert [(r.ok, r.created) for r in results[:5]] == [(True, True), (True, False), (True, False), (True, False),
+                                                        (False, False)]
+    assert all(r.ok and r.external_id == pushed[i] for i, r in zip(range(2, 450), results[5:], strict=True))
+    deletes = [call for call in sent if call.startswith("DELETE ")]
+    assert len(deletes) == 3  # 450 ids: 200 + 200 + 50
+    live = {row["crmsync_id__c"] for row in org.records("Lead")}
+    assert live == {"canon-1000", "canon-native"}
+
+
+def test_a_duplicate_the_org_refuses_is_held_but_a_clash_on_our_own_external_id_is_not(
+    org: SalesforceOrgAdmin, connector: SalesforceConnector
+) -> None:
+    org.admin("POST", "fields", json={"object": "Lead", "name": "Badge__c", "externalId": True, "unique": True})
+    first, second = connector.write("Lead", [_lead(1, Badge__c="B-7"), _lead(2, Badge__c="B-7")])
+    assert first.ok and not first.held
+    assert (second.ok, second.held, second.retryable) == (False, True, False)
+    assert (second.error or "").startswith("DUPLICATE_VALUE: ")
+
+    native = org.create("Lead", LastName="Native", Company="C")  # claims canon-1, which another record holds
+    [clash] = connector.write("Lead", [WriteItem("canon-1", {"Title": "x"}, external_id=native)])
+    assert (clash.ok, clash.held) == (False, False) and (clash.error or "").startswith("DUPLICATE_VALUE: ")
+
+    org.admin("POST", "duplicate-rules", json={"object": "Lead", "fields": ["Email"]})  # Block action
+    org.create("Lead", LastName="Existing", Company="C", Email="ada@x.io")
+    blocked, fine = connector.write("Lead", [_lead(3, Email="ada@x.io"), _lead(4, Email="bob@x.io")])
+    assert (blocked.ok, blocked.held, fine.ok) == (False, True, True)
+    assert blocked.error == "DUPLICATES_DETECTED: Use one of these records?"

@@ -90,3 +90,28 @@ def test_upsert_collection_reports_duplicate_external_ids(sandbox: SalesforceSan
     result = sf.restful("composite/sobjects/Lead/Legacy_Id__c", method="PATCH",
                         json={"records": [lead(Legacy_Id__c="same", Title="x")]})
     assert result[0]["errors"][0]["statusCode"] == "DUPLICATE_EXTERNAL_ID"
+
+
+def test_a_blocking_duplicate_rule_refuses_matching_saves(sandbox: SalesforceSandbox, sf: Salesforce) -> None:
+    sandbox.admin("POST", "duplicate-rules", json={"object": "Lead", "fields": ["Email"]})
+    first = sf.Lead.create({"LastName": "A", "Company": "C", "Email": "ada@x.io"})["id"]
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.Lead.create({"LastName": "B", "Company": "C", "Email": "ADA@X.io"})
+    [error] = caught.value.content
+    assert (error["errorCode"], error["message"], error["fields"]) == ("DUPLICATES_DETECTED",
+                                                                      "Use one of these records?", [])
+    [match] = error["duplicateResult"]["matchResults"]
+    assert [r["record"]["Id"] for r in match["matchRecords"]] == [first]
+    rows = sf.restful("composite/sobjects", method="POST", json={"records": [
+        lead(LastName="C", Company="C", Email="ada@x.io"), lead(LastName="D", Company="C", Email="d@x.io"),
+        lead(LastName="E", Company="C")]})  # no Email: nothing to match on
+    assert [r["success"] for r in rows] == [False, True, True]
+    assert rows[0]["errors"][0]["statusCode"] == "DUPLICATES_DETECTED" and rows[0]["errors"][0]["fields"] == []
+    updated = sf.restful("composite/sobjects", method="PATCH", json={"records": [lead(id=rows[1]["id"],
+                                                                                     Email="ada@x.io")]})
+    assert updated[0]["errors"][0]["statusCode"] == "DUPLICATES_DETECTED"
+    sf.Lead.delete(first)  # the recycle bin holds no duplicates
+    assert sf.Lead.create({"LastName": "F", "Company": "C", "Email": "ada@x.io"})["success"]
+    sandbox.admin("POST", "reset")
+    assert sandbox.admin("POST", "records/Lead", json={"LastName": "G", "Company": "C", "Email": "a@x.io"})
+    assert sandbox.admin("POST", "records/Lead", json={"LastName": "H", "Company": "C", "Email": "a@x.io"})

@@ -1,4 +1,5 @@
-"""The Salesforce connector: five sObject streams in, composite upserts out, Outbound Messages as webhooks.
+"""The Salesforce connector: five sObject streams in, composite upserts and deletes out, Outbound Messages as
+webhooks, ID listings for finding hard deletes.
 
     connector = SalesforceConnector(SalesforceSettings(...), name="salesforce-eu")
     for page in connector.read("Lead", checkpoint):   # store page.records and page.cursor together
@@ -15,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from crmsync.connectors.base import Capability, ConnectorError, StreamPage, WriteItem, WriteResult
-from crmsync.connectors.salesforce.bulk import BulkUnavailable, bulk_pages
+from crmsync.connectors.salesforce.bulk import BulkPosition, BulkUnavailable, bulk_pages
 from crmsync.connectors.salesforce.client import OrgIdentity, SalesforceClient
 from crmsync.connectors.salesforce.cursor import Watermark
 from crmsync.connectors.salesforce.outbound import (
@@ -50,7 +51,8 @@ class SalesforceConnector:
 
     system = "salesforce"
     capabilities = frozenset({Capability.INCREMENTAL, Capability.BACKFILL, Capability.DELETES,
-                              Capability.WRITE_BACK, Capability.WEBHOOKS})
+                              Capability.WRITE_BACK, Capability.WEBHOOKS, Capability.DELETE_WRITES,
+                              Capability.ID_LISTING})
 
     def __init__(self, settings: SalesforceSettings, *, name: str = "salesforce",
                  source_fields: Mapping[str, Sequence[str]] | None = None,
@@ -86,21 +88,22 @@ class SalesforceConnector:
     def read(self, stream: str, cursor: Mapping[str, Any] | None, *, since: datetime | None = None,
              until: datetime | None = None) -> Iterator[StreamPage]:
         """Incremental from `cursor` (REST, with lookback) when no window is given; otherwise a backfill of
-        [since, until) resuming after `cursor`, through Bulk 2.0 when it is large, else REST."""
+        [since, until) resuming after `cursor`, through Bulk 2.0 when it is large, else REST. A cursor from
+        the middle of a Bulk read continues that read's job."""
         self._check_stream(stream)
         if any(moment is not None and moment.tzinfo is None for moment in (since, until)):
             raise ConnectorError(f"salesforce {self.name}: since/until must be timezone-aware (UTC) datetimes")
-        boundary = Watermark.from_cursor(cursor, stream)
-        if since is None and until is None and boundary.modstamp is not None:
+        boundary, in_bulk = Watermark.from_cursor(cursor, stream), self._bulk_position(cursor, stream)
+        if since is None and until is None and boundary.modstamp is not None and in_bulk is None:
             yield from self._reader.rest_pages(self._reader.incremental_window(stream, boundary))
             return
         start = since if boundary.modstamp is None or (since is not None and since > boundary.modstamp) \
             else boundary.modstamp
         window = Window(stream, start, until, boundary)
-        if self._use_bulk(window):
+        if in_bulk is not None or self._use_bulk(window):
             try:
                 log.info("salesforce %s: reading %s through Bulk API 2.0", self.name, stream)
-                yield from bulk_pages(self._reader, window)
+                yield from bulk_pages(self._reader, window, in_bulk)
                 return
             except BulkUnavailable as exc:
                 log.warning("salesforce %s: Bulk API 2.0 unavailable for %s (%s); falling back to REST query",
@@ -112,6 +115,14 @@ class SalesforceConnector:
         """How many records a read of [since, until) would deliver (for progress bars and plans)."""
         self._check_stream(stream)
         return self._reader.count(Window(stream, since, until, Watermark()))
+
+    def _bulk_position(self, cursor: Mapping[str, Any] | None, stream: str) -> BulkPosition | None:
+        try:
+            return BulkPosition.from_cursor(cursor, stream)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConnectorError(f"the checkpoint of Salesforce stream {stream} names a Bulk API 2.0 job but not "
+                                 f"as this version writes it ({exc!r}); reset the stream's checkpoint to re-read "
+                                 "it") from None
 
     def _use_bulk(self, window: Window) -> bool:
         threshold = self.settings.bulk_threshold
@@ -128,8 +139,14 @@ class SalesforceConnector:
         return self._reader.fetch(stream, self.settings.external_id_field, canonical_ids)
 
     def write(self, stream: str, items: Sequence[WriteItem]) -> list[WriteResult]:
+        """Upserts and (`WriteItem.delete`) deletes; one result per item, in input order."""
         self._check_stream(stream)
         return self._writer.write(stream, items)
+
+    def list_ids(self, stream: str) -> Iterator[list[str]]:
+        """Pages of the Ids of every live record (`query`, ids only): what is missing was hard-deleted."""
+        self._check_stream(stream)
+        return self._reader.id_pages(stream)
 
     def is_own_change(self, record: SourceRecord) -> bool:
         """True when the integration user made the last change (an echo of our own write)."""

@@ -9,9 +9,12 @@ exponential backoff, and `Sforce-Limit-Info` is read from every response.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -55,6 +58,18 @@ def first_error(content: Any) -> tuple[str, str]:
     return "", str(content)[:300]
 
 
+def org_time_of(response: requests.Response) -> datetime | None:
+    """A moment at or before the org received this request, on the org's clock: its `Date` (whole seconds) less
+    the round trip, floored to the second (SOQL literals are whole seconds). None without a usable Date."""
+    try:
+        answered = parsedate_to_datetime(response.headers["Date"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if answered.tzinfo is None:
+        return None
+    return (answered - response.elapsed).replace(microsecond=0)
+
+
 def _is_retryable_status(response: requests.Response) -> bool:
     # 429 is not Salesforce's own limit signal (that is 403 REQUEST_LIMIT_EXCEEDED), but gateways and proxies
     # in front of an org answer it with Retry-After; it is worth waiting for, like a 5xx.
@@ -91,6 +106,7 @@ class SalesforceHttp(requests.Session):
         self.token_store = token_store
         self._access_token: str | None = None
         self._api_prefix: str | None = None
+        self._answered = threading.local()  # per thread: the org time of the last API call it made
         self._restore_token()
 
     def _restore_token(self) -> None:
@@ -201,7 +217,12 @@ class SalesforceHttp(requests.Session):
             self.login()
             response = self._send(method, url, args, kwargs)
         self.usage.observe(response.headers.get("Sforce-Limit-Info"))
+        self._answered.at = org_time_of(response) if response.status_code < 300 else None
         return response
+
+    def org_time(self) -> datetime | None:
+        """When the org ran the last API call this thread made (see `org_time_of`), if it said."""
+        return getattr(self._answered, "at", None)
 
     def _send(self, method: str | bytes, url: str | bytes, args: tuple[Any, ...], kwargs: dict[str, Any]
               ) -> requests.Response:

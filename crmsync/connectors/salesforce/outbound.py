@@ -1,7 +1,8 @@
 """Salesforce Outbound Messages (SOAP notifications) → SourceRecords, and the Ack the listener must answer.
 
 There is no signature: authenticity rests on TLS, an IP allow-list and the OrganizationId check done here.
-Delivery is at least once and unordered, so the notification id is kept for de-duplication. The XML is
+Delivery is at least once and unordered, so the notification id is kept for de-duplication. A message holds
+only the fields its admin selected, so its records are `partial`. The XML is
 parsed with defusedxml and any DTD or entity declaration is refused outright.
 """
 
@@ -109,8 +110,9 @@ def _record(sobject: Element, received_at: datetime, connection: str | None,
     record_id = payload.get("Id")
     if not record_id:
         raise OutboundMessageError(f"outbound {object_name} notification without sf:Id")
-    # Values are as of sending; without SystemModstamp among the fields, receipt time is the best bound.
+    # Values are as of sending; without SystemModstamp among the fields, receipt time is the best bound. The
+    # message carries only the fields the admin selected: the record is partial.
     stamp = payload.get("SystemModstamp") or payload.get("LastModifiedDate")
     modified_at = parse_salesforce_datetime(str(stamp)) if stamp else received_at
     return SourceRecord(system="salesforce", object=object_name, external_id=str(record_id), modified_at=modified_at,
-                        payload=payload, deleted=False, connection=connection)
+                        payload=payload, deleted=False, connection=connection, partial=True)

@@ -1,8 +1,8 @@
 """Reading sObjects as pages of SourceRecords: field lists, SOQL, REST paging and the incremental window.
 
-Incremental reads page through `queryAll` ordered by (SystemModstamp, Id) from the cursor minus a lookback,
-so updates and soft deletes arrive on one cursor. Backfills (and first loads) read a window; Bulk API 2.0
-serves large ones (see bulk.py) and REST the rest.
+Incremental reads page through `queryAll` ordered by (SystemModstamp, Id) from a lookback before the last
+read (see cursor.py), so updates and soft deletes arrive on one cursor. Backfills (and first loads) read a
+window; Bulk API 2.0 serves large ones (see bulk.py) and REST the rest.
 """
 
 from __future__ import annotations
@@ -123,6 +123,10 @@ def to_source_record(stream: str, row: Mapping[str, Any], modstamp: datetime, co
                         payload=payload, deleted=bool(payload.get("IsDeleted")), connection=connection)
 
 
+def _is_last(result: Mapping[str, Any]) -> bool:
+    return bool(result.get("done", True)) or not result.get("nextRecordsUrl")
+
+
 class StreamReader:
     """Reads the five streams over REST (`query`/`queryAll` + `nextRecordsUrl`)."""
 
@@ -145,32 +149,51 @@ class StreamReader:
         return RecordBuilder(window, self.connection, self.settings.integration_user_id, self.skipped_own_changes)
 
     def incremental_window(self, stream: str, boundary: Watermark) -> Window:
-        assert boundary.modstamp is not None
-        return Window(stream, boundary.modstamp - timedelta(seconds=self.settings.lookback_seconds), None, boundary)
+        return Window(stream, boundary.lookback_start(timedelta(seconds=self.settings.lookback_seconds)), None,
+                      boundary)
 
     def count(self, window: Window) -> int:
         soql = build_soql(window.stream, ["COUNT()"], window.start, window.until, ordered=False)
         with self.client.errors(f"counting {window.stream}"):
             return int(self.client.sf.query(soql, include_deleted=window.include_deleted)["totalSize"])
 
+    def id_pages(self, stream: str) -> Iterator[list[str]]:
+        """The Ids of the live records (`query`: the recycle bin left out), one list per API page."""
+        headers = {"Sforce-Query-Options": f"batchSize={self.settings.page_size}"}
+        for result in self._query_pages(stream, f"SELECT Id FROM {stream}", include_deleted=False, headers=headers):
+            yield [str(row["Id"]) for row in result["records"]]
+
+    def _query_pages(self, stream: str, soql: str, *, include_deleted: bool, headers: Mapping[str, str]
+                     ) -> Iterator[dict[str, Any]]:
+        """The API pages of one query, through `nextRecordsUrl` (a repeated page is an error, never a loop)."""
+        sf, seen_urls = self.client.sf, set()
+        with self.client.errors(f"querying {stream}"):
+            result = sf.query(soql, include_deleted=include_deleted, headers=headers)
+        while True:
+            yield result
+            if _is_last(result):
+                return
+            next_url = result["nextRecordsUrl"]
+            if next_url in seen_urls:  # a misbehaving API must not make us loop forever
+                raise ConnectorError(f"salesforce {self.connection}: {stream} query repeated page {next_url}")
+            seen_urls.add(next_url)
+            with self.client.errors(f"querying {stream} (next page)"):
+                result = sf.query_more(next_url, identifier_is_url=True, headers=headers)
+
     def rest_pages(self, window: Window) -> Iterator[StreamPage]:
-        """One StreamPage per API page, each with the cursor just past it."""
+        """One StreamPage per API page, each with the cursor just past it; the last page of a read that reaches
+        the present also records when the org ran the query (the result set is fixed when it runs)."""
         soql = build_soql(window.stream, self.fields(window.stream), window.start, window.until, ordered=True)
         headers = {"Sforce-Query-Options": f"batchSize={self.settings.page_size}"}
-        builder, sf, seen_urls = self.builder(window), self.client.sf, set()
-        with self.client.errors(f"querying {window.stream}"):
-            result = sf.query(soql, include_deleted=window.include_deleted, headers=headers)
-        while True:
+        builder, ran_at = self.builder(window), None
+        pages = self._query_pages(window.stream, soql, include_deleted=window.include_deleted, headers=headers)
+        for number, result in enumerate(pages):
+            if number == 0:
+                ran_at = self.client.http.org_time()  # the answer that ran the query, on this thread
             records = builder.records(result["records"])
+            if _is_last(result) and window.until is None:
+                builder.progress.read_ran_at(ran_at)
             yield StreamPage(window.stream, records, builder.progress.as_cursor())
-            next_url = result.get("nextRecordsUrl")
-            if result.get("done", True) or not next_url:
-                return
-            if next_url in seen_urls:  # a misbehaving API must not make us loop forever
-                raise ConnectorError(f"salesforce {self.connection}: {window.stream} query repeated page {next_url}")
-            seen_urls.add(next_url)
-            with self.client.errors(f"querying {window.stream} (next page)"):
-                result = sf.query_more(next_url, identifier_is_url=True, headers=headers)
 
     def fetch(self, stream: str, field_name: str, values: Sequence[str]) -> list[SourceRecord]:
         """Current state of the records whose `field_name` (Id or an external id) is in `values`."""

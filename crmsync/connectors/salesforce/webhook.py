@@ -4,6 +4,7 @@ Outbound Messages carry no signature: authenticity rests on the OrganizationId c
 name this connection's org) and, when configured, a shared token in the listener URL (`?token=...`, the
 `webhook_token` credential) compared in constant time. Notifications carry the record's current values,
 so processing needs no fetch; values are typed with the org's describe, as the REST API would give them.
+They carry only the fields the admin selected, so their records are `partial`.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class SalesforceWebhookAdapter:
                       for name, value in dict(payload["fields"]).items()}
             records.append(SourceRecord(system="salesforce", object=object_name, external_id=str(payload["id"]),
                                         modified_at=datetime.fromisoformat(str(payload["modified_at"])),
-                                        payload=fields, connection=self.connector.name))
+                                        payload=fields, connection=self.connector.name, partial=True))
         return records
 
 

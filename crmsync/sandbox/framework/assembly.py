@@ -1,5 +1,6 @@
 """What every emulator's factory does the same way: start from one kind of FastAPI app with the admin API
-mounted, and wrap the finished app in the fault middleware (the admin API is never faulted)."""
+mounted, and wrap the finished app in the fault middleware (the admin API is never faulted) and the clock's
+Date header."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp
 
 from crmsync.sandbox.framework.admin import ADMIN_PREFIX, install_admin_api
+from crmsync.sandbox.framework.clock import ClockDateHeader
 from crmsync.sandbox.framework.emulator import Emulator, SandboxBackend
 from crmsync.sandbox.framework.faults import FaultMiddleware
 
@@ -22,6 +24,8 @@ def vendor_app(vendor: str, title: str, backend: SandboxBackend, vendor_routes: 
 
 
 def emulator(vendor: str, app: ASGIApp, backend: SandboxBackend, credentials: Mapping[str, str]) -> Emulator:
-    """The built emulator: `app` (the vendor app, behind its gate if it has one) under fault injection."""
-    return Emulator(vendor=vendor, app=FaultMiddleware(app, backend.faults, exempt_prefixes=(ADMIN_PREFIX,)),
+    """The built emulator: `app` (the vendor app, behind its gate if it has one) under fault injection, every
+    answer dated by the sandbox clock."""
+    faulted = FaultMiddleware(app, backend.faults, exempt_prefixes=(ADMIN_PREFIX,))
+    return Emulator(vendor=vendor, app=ClockDateHeader(faulted, backend.clock),
                     credentials=dict(credentials), backend=backend, close=getattr(backend, "close", lambda: None))

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class SandboxClock:
@@ -74,3 +77,25 @@ class SandboxClock:
         with self._lock:
             self._offset = timedelta(0)
             self._frozen_at = None
+
+
+class ClockDateHeader:
+    """ASGI middleware: every response's `Date` header comes from the sandbox clock, as a vendor's own does
+    from its own clock (clients may anchor sync windows on it). uvicorn's wall-clock Date is turned off."""
+
+    def __init__(self, app: ASGIApp, clock: SandboxClock) -> None:
+        self.app, self.clock = app, clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                date = (b"date", format_datetime(self.clock.now(), usegmt=True).encode("latin-1"))
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                message = {**message, "headers": [*headers, date]}
+            await send(message)
+
+        await self.app(scope, receive, dated)

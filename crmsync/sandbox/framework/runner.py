@@ -63,6 +63,7 @@ class _EmulatorServer:
             http="h11",
             loop="asyncio",
             timeout_graceful_shutdown=1,
+            date_header=False,  # the emulator dates its answers with the sandbox clock (ClockDateHeader)
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name=f"sandbox-{emulator.vendor}", daemon=True)

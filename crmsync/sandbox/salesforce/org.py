@@ -1,7 +1,8 @@
 """One emulated Salesforce org: its data, sessions, API allocation, bulk jobs and outbound messages.
 
 `SalesforceOrg` is also the `SandboxBackend` behind the generic admin API, plus a few Salesforce-only
-admin routes (expire tokens, switch Bulk API availability, define custom fields, read the outbound log).
+admin routes (expire tokens, switch Bulk API availability, define custom fields, read the outbound log,
+empty the recycle bin, activate duplicate rules).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from crmsync.sandbox.framework.emulator import SandboxAdminError
 from crmsync.sandbox.framework.faults import FaultInjector
 from crmsync.sandbox.salesforce.auth import DEFAULT_TOKEN_LIFETIME_SECONDS, OAuthCredentials, TokenService
 from crmsync.sandbox.salesforce.bulk import BulkService
+from crmsync.sandbox.salesforce.duplicates import DuplicateRule
 from crmsync.sandbox.salesforce.gate import DEFAULT_DAILY_API_LIMIT, ApiUsage
 from crmsync.sandbox.salesforce.outbound import OutboundMessenger, OutboundRetryPolicy
 from crmsync.sandbox.salesforce.query import QueryService
@@ -48,6 +50,17 @@ class CustomFieldRequest(BaseModel):
 
 class BulkModeRequest(BaseModel):
     mode: str
+
+
+class DuplicateRuleRequest(BaseModel):
+    object: str
+    fields: list[str]
+    name: str | None = None
+
+
+class EmptyBinRequest(BaseModel):
+    object: str | None = None
+    ids: list[str] | None = None  # None: every record in the bin (of `object`, if given)
 
 
 class SalesforceOrg:
@@ -176,6 +189,26 @@ class SalesforceOrg:
                              else 0, custom=True, external_id=body.externalId, unique=body.unique)  # type: ignore[arg-type]
             self.store.add_custom_field(self._object_name(body.object), field)
             return field.describe()
+
+        @router.post("/duplicate-rules", status_code=201)
+        async def add_duplicate_rule(body: DuplicateRuleRequest) -> dict[str, Any]:
+            sobject = self.store.sobject(self._object_name(body.object))
+            unknown = [name for name in body.fields if sobject.field(name) is None]
+            if not body.fields or unknown:
+                raise SandboxAdminError(f"a duplicate rule needs fields of {sobject.name}; unknown: {unknown}")
+            fields = tuple(field.name for name in body.fields if (field := sobject.field(name)) is not None)
+            rule = DuplicateRule(sobject.name, fields, body.name or f"{sobject.name}_Duplicate_Rule")
+            with self.store.lock:
+                self.store.duplicate_rules.append(rule)
+            return rule.describe()
+
+        @router.post("/recycle-bin/empty")
+        async def empty_recycle_bin(body: EmptyBinRequest) -> dict[str, list[str]]:
+            # As emptyRecycleBin (or the bin's own purge): gone from query, queryAll and getDeleted. Listed ids
+            # that are still live are hard-deleted, as a Bulk API hardDelete does.
+            name = self._object_name(body.object) if body.object else None
+            ids = body.ids if body.ids is not None else self.store.recycle_bin(name)
+            return {"purged": self.store.purge(ids, name)}
 
         @router.get("/outbound")
         async def outbound_log(request: Request) -> list[dict[str, Any]]:

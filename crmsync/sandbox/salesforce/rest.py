@@ -105,8 +105,8 @@ def build_rest_router() -> APIRouter:
                 if row["IsDeleted"] and when is not None and start <= when < latest:
                     deleted.append({"id": row["Id"], "deletedDate": format_datetime(when)})
         _check_id_limit(len(deleted))
-        # Nothing is ever purged from the recycle bin here, so everything since the org began is available.
-        earliest = min([org.store.created_at, *org.store.deleted_at.values()])
+        # Salesforce: the time of the last physically deleted record; before any purge, the org's beginning.
+        earliest = org.store.last_purged or min([org.store.created_at, *org.store.deleted_at.values()])
         return {
             "deletedRecords": deleted,
             "earliestDateAvailable": format_datetime(_floor_minute(earliest)),

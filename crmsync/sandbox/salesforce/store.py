@@ -1,7 +1,8 @@
 """The emulated org's data: records as plain dicts keyed by canonical field name, per sObject.
 
 Soft-deleted rows stay in their table with IsDeleted=true (the recycle bin) so queryAll and getDeleted see
-them. Every write goes through `_write`, which keeps the external-id index and an undo log, so an
+them, until the bin is emptied (`purge`: then they are gone from every read, as after emptyRecycleBin or a Bulk
+hardDelete). Every write goes through `_write`, which keeps the external-id index and an undo log, so an
 all-or-none composite call can roll back.
 """
 
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from crmsync.sandbox.framework.clock import SandboxClock
+from crmsync.sandbox.salesforce.duplicates import DuplicateRule
 from crmsync.sandbox.salesforce.schema import FieldDef, SObjectDef, build_schema
 from crmsync.sandbox.salesforce.validation import RecordError, check_required, coerce_fields, external_key
 from crmsync.sandbox.salesforce.values import make_id, normalize_id, truncate_to_millis
@@ -54,6 +56,8 @@ class SObjectStore:
             self._sequences: dict[str, int] = {}
             self._external: dict[tuple[str, str], dict[str, set[str]]] = {}
             self.deleted_at: dict[str, datetime] = {}
+            self.last_purged: datetime | None = None  # deletion time of the latest record purged from the bin
+            self.duplicate_rules: list[DuplicateRule] = []  # active rules with the Block action
             self._undo: list[Callable[[], None]] | None = None
             self._pending_events: list[ChangeEvent] = []
             self.created_at = truncate_to_millis(self.clock.now())
@@ -140,6 +144,11 @@ class SObjectStore:
                     [field.name],
                 )
 
+    def _check_duplicates(self, object_name: str, record: Record) -> None:
+        for rule in self.duplicate_rules:
+            if rule.object_name == object_name:
+                rule.check(record, self.rows(object_name, include_deleted=False))
+
     def _emit(self, event: ChangeEvent) -> None:
         if self._undo is not None:
             self._pending_events.append(event)
@@ -167,6 +176,7 @@ class SObjectStore:
             record = self._new_record(sobject.name, values, truncate_to_millis(self.clock.now()))
             check_required(sobject, record)
             self._check_unique(sobject.name, record)
+            self._check_duplicates(sobject.name, record)
             self._write(sobject.name, record["Id"], record)
             self._emit(ChangeEvent(sobject.name, "CREATE", record["Id"]))
             return record
@@ -189,6 +199,7 @@ class SObjectStore:
             self._stamp(record, truncate_to_millis(self.clock.now()), sobject.name)
             check_required(sobject, record)
             self._check_unique(sobject.name, record)
+            self._check_duplicates(sobject.name, record)
             self._write(sobject.name, record["Id"], record)
             self._emit(ChangeEvent(sobject.name, "UPDATE", record["Id"]))
             return record
@@ -203,6 +214,29 @@ class SObjectStore:
             self._write(sobject.name, record["Id"], record)
             self.deleted_at[record["Id"]] = now
             self._emit(ChangeEvent(sobject.name, "DELETE", record["Id"]))
+
+    def purge(self, record_ids: Iterable[str], object_name: str | None = None) -> list[str]:
+        """Remove records for good (live ones are hard-deleted); returns the 18-char ids that were there."""
+        purged = []
+        with self.lock:
+            for record_id in record_ids:
+                name = object_name or self.object_of_id(record_id)
+                if name is None or name not in self.tables:
+                    continue
+                record = self.get(name, record_id, include_deleted=True)
+                if record is None:
+                    continue
+                deleted = self.deleted_at.pop(record["Id"], None) or truncate_to_millis(self.clock.now())
+                self.last_purged = deleted if self.last_purged is None else max(self.last_purged, deleted)
+                self._write(name, record["Id"], None)
+                purged.append(record["Id"])
+        return purged
+
+    def recycle_bin(self, object_name: str | None = None) -> list[str]:
+        """Ids of the soft-deleted records (of one object, or of all)."""
+        with self.lock:
+            names = [object_name] if object_name else list(self.tables)
+            return [row["Id"] for name in names for row in self.rows(name, include_deleted=True) if row["IsDeleted"]]
 
     def upsert(self, object_name: str, field_name: str, value: str, payload: dict[str, Any]) -> tuple[Record, bool]:
         """Create or update by external id; returns (record, created). Raises a 300 RecordError on several."""

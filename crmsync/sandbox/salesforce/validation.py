@@ -19,18 +19,20 @@ READONLY_MESSAGE = (
 class RecordError(Exception):
     """A record-level failure. `http_status` is what the single-record REST call answers."""
 
-    def __init__(self, code: str, message: str, fields: list[str] | None = None, http_status: int = 400):
+    def __init__(self, code: str, message: str, fields: list[str] | None = None, http_status: int = 400,
+                 details: dict[str, Any] | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.fields = fields or []
         self.http_status = http_status
+        self.details = details or {}  # extra keys of the error item (DUPLICATES_DETECTED's duplicateResult)
 
     def rest_body(self) -> list[dict[str, Any]]:
-        return [{"message": self.message, "errorCode": self.code, "fields": self.fields}]
+        return [{"message": self.message, "errorCode": self.code, "fields": self.fields, **self.details}]
 
     def collection_item(self) -> dict[str, Any]:
-        return {"statusCode": self.code, "message": self.message, "fields": self.fields}
+        return {"statusCode": self.code, "message": self.message, "fields": self.fields, **self.details}
 
 
 def _type_error(field: FieldDef, value: Any) -> RecordError:
