@@ -95,3 +95,25 @@ def test_associations_and_custom_properties_reach_the_mapping(portal: HubSpotPor
     patch = load_mappings().get("hubspot", "contacts").to_patch(record)
     assert patch.values["email"] == "ann@acme.example" and patch.values["custom.favourite_color"] == "blue"
     assert patch.refs["company_id"].external_id == company and patch.refs["company_id"].object == "companies"
+
+
+def test_list_ids_pages_live_ids_only(portal: HubSpotPortalAdmin, make_connector: Make) -> None:
+    from hubspot.crm.contacts import PublicGdprDeleteInput
+
+    from crmsync.connectors.base import Capability
+
+    portal.seed("contacts", 230)
+    connector = make_connector()
+    assert {Capability.ID_LISTING, Capability.DELETE_WRITES} <= connector.capabilities
+    every = [r["id"] for r in portal.admin("GET", "records/contacts")]
+    archived, erased, purged, primary, merged = every[:5]
+    portal.delete("contacts", archived)
+    portal.sdk().crm.contacts.basic_api.purge(PublicGdprDeleteInput(object_id=erased))  # GDPR delete
+    portal.delete("contacts", purged)
+    portal.admin("POST", "purge", json={"object": "contacts", "id": purged})  # an archive past 90 days
+    survivor = portal.merge("contacts", primary, merged)
+    pages = list(connector.list_ids("contacts"))
+    assert [len(page) for page in pages][:2] == [100, 100] and all(pages)
+    listed = [record_id for page in pages for record_id in page]
+    # The merged-away ids still answer (with the survivor): a ref kept under one is not a deletion.
+    assert sorted(listed, key=int) == sorted([*every[5:], survivor, primary, merged], key=int)

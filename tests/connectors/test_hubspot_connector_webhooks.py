@@ -144,3 +144,15 @@ def test_a_hubspot_merge_becomes_a_canonical_merge(portal: HubSpotPortalAdmin, s
         live = conn.execute(select(Lead.id, Lead.last_name).where(Lead.merged_into.is_(None))).all()
     assert refs[primary] == refs[other] == refs[survivor]  # every old id redirects to the survivor
     assert [(lead_id, last) for lead_id, last in live] == [(refs[survivor], "Smith")]
+
+
+def test_a_property_change_becomes_a_partial_record(portal: HubSpotPortalAdmin,
+                                                    make_connector: Callable[..., HubSpotConnector]) -> None:
+    from crmsync.connectors.hubspot.webhook import HubSpotWebhookAdapter
+
+    adapter = HubSpotWebhookAdapter(make_connector(), SECRET)
+    cleared = {**json.loads(BODY)[0], "eventId": 2, "propertyName": "firstname", "propertyValue": ""}
+    changed, emptied = adapter.records([json.loads(BODY)[0], cleared])
+    assert (changed.partial, changed.payload["properties"], changed.cleared) == (True, {"email": "a@b.co"},
+                                                                                 frozenset())
+    assert (emptied.partial, emptied.cleared) == (True, frozenset({"properties.firstname"}))

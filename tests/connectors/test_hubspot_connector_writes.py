@@ -70,3 +70,53 @@ def test_associations_are_written_after_the_records(portal: HubSpotPortalAdmin, 
     [bad] = connector.write("deals", [WriteItem("deal-2", {"properties": {"dealname": "X"},
                                                            "associations": {"companies": ["999999"]}})])
     assert not bad.ok and bad.external_id and "associating" in (bad.error or "")
+
+
+def test_delete_items_archive_in_batches_mixed_with_upserts_in_input_order(portal: HubSpotPortalAdmin,
+                                                                           make_connector: Make) -> None:
+    first, second, gone = (portal.create("contacts", email=f"{name}@example.com") for name in ("a", "b", "c"))
+    portal.delete("contacts", gone)  # archived already: deleting it again is not an error
+    connector = make_connector(write_batch_size=2)
+    results = connector.write("contacts", [
+        WriteItem("lead-new", {"properties": {"email": "new@example.com"}}),
+        WriteItem("lead-a", {}, first, delete=True),
+        WriteItem("lead-never", {}, None, delete=True),  # never written to this portal: nothing to do
+        WriteItem("lead-c", {}, gone, delete=True),
+        WriteItem("lead-b", {}, second, delete=True),
+    ])
+    assert [(r.canonical_id, r.ok, r.external_id) for r in results] == [
+        ("lead-new", True, results[0].external_id), ("lead-a", True, first), ("lead-never", True, None),
+        ("lead-c", True, gone), ("lead-b", True, second)]
+    live = {r["properties"]["email"] for r in portal.admin("GET", "records/contacts")}
+    archived = {r["id"] for r in portal.admin("GET", "records/contacts", params={"include_deleted": True})} - {
+        r["id"] for r in portal.admin("GET", "records/contacts")}
+    assert live == {"new@example.com"} and archived == {first, second, gone}
+
+
+def test_a_unique_value_held_by_another_crmsync_record_holds_the_item(portal: HubSpotPortalAdmin,
+                                                                      make_connector: Make) -> None:
+    connector = make_connector()
+    ada, bob = connector.write("contacts", [WriteItem("lead-ada", {"properties": {"email": "ada@example.com"}}),
+                                            WriteItem("lead-bob", {"properties": {"email": "bob@example.com"}})])
+    # lead-bob now says it has Ada's address: HubSpot refuses (409), and Ada's contact is another crmsync record.
+    [result] = connector.write("contacts", [WriteItem("lead-bob", {"properties": {
+        "email": "ada@example.com", "jobtitle": "CTO"}}, bob.external_id)])
+    assert (result.ok, result.held, result.external_id) == (False, True, bob.external_id)
+    assert ada.external_id in (result.error or "") and "lead-ada" in (result.error or "")
+    assert "email='ada@example.com'" in (result.error or "")
+    by_id = {r["id"]: r["properties"] for r in portal.admin("GET", "records/contacts")}
+    assert (by_id[ada.external_id]["crmsync_id"], by_id[ada.external_id].get("jobtitle")) == ("lead-ada", None)
+    assert by_id[bob.external_id]["email"] == "bob@example.com"
+
+
+def test_a_conflict_met_again_while_resolving_holds_that_row_only(portal: HubSpotPortalAdmin,
+                                                                   make_connector: Make) -> None:
+    connector = make_connector()
+    [own] = connector.write("contacts", [WriteItem("lead-1", {"properties": {"email": "old@example.com"}})])
+    native = portal.create("contacts", email="new@example.com")  # made in HubSpot, no crmsync id
+    # lead-1's address changed to the native contact's, and its ref was lost: the upsert by e-mail lands on the
+    # native contact, whose crmsync_id clashes with lead-1's own record, whose e-mail clashes with the native one.
+    results = connector.write("contacts", [WriteItem("lead-1", {"properties": {"email": "new@example.com"}}),
+                                           WriteItem("lead-2", {"properties": {"email": "two@example.com"}})])
+    assert [(r.ok, r.held) for r in results] == [(False, True), (True, False)]
+    assert native in (results[0].error or "") and own.external_id != native

@@ -73,3 +73,61 @@ def test_backfill_window_by_created(stripe_sandbox: StripeSandbox, stripe_connec
     middle = datetime.now(UTC) + timedelta(seconds=1800)
     _customers(stripe_sandbox, 1)
     assert sorted(ids_of(stripe_connector.read("customers", None, until=middle))) == sorted(early)
+
+
+def _pay(sandbox: StripeSandbox, customer: str) -> None:
+    sandbox.admin("POST", "records/payment_intents", json={
+        "amount": 1500, "currency": "usd", "customer": customer, "payment_method": "pm_card_visa", "confirm": True})
+
+
+def test_idle_passes_read_nothing(stripe_sandbox: StripeSandbox, stripe_connector: StripeConnector) -> None:
+    customers = _customers(stripe_sandbox, 3)
+    for customer in customers:
+        _pay(stripe_sandbox, customer)
+    streams = ("customers", "payment_intents")
+    cursors = {stream: last_cursor(list(stripe_connector.read(stream, None))) for stream in streams}
+    for _ in range(3):
+        for stream in streams:
+            pages = list(stripe_connector.read(stream, cursors[stream]))
+            assert ids_of(pages) == [], stream
+            cursors[stream] = last_cursor(pages) if pages else cursors[stream]
+
+
+def test_a_quiet_stream_follows_the_events_of_others_instead_of_expiring(
+        stripe_sandbox: StripeSandbox, stripe_connector: StripeConnector, caplog: pytest.LogCaptureFixture) -> None:
+    # Customers never change again; payments keep coming. Every pass is within Stripe's 30 days of the last,
+    # so no event is ever lost: the customers cursor must keep up, not look 30 days old and re-list everyone.
+    [customer] = _customers(stripe_sandbox, 1)
+    streams = ("customers", "payment_intents")
+    cursors = {stream: last_cursor(list(stripe_connector.read(stream, None))) for stream in streams}
+    with caplog.at_level(logging.WARNING, logger="crmsync.connectors.stripe"):
+        for _ in range(3):
+            stripe_sandbox.advance(20 * 86400)
+            _pay(stripe_sandbox, customer)
+            for stream in streams:
+                pages = list(stripe_connector.read(stream, cursors[stream]))
+                cursors[stream] = last_cursor(pages) if pages else cursors[stream]
+                if stream == "customers":
+                    assert ids_of(pages) == []
+    assert not any("event retention" in message for message in caplog.messages)
+
+
+def test_list_ids_pages_live_objects_that_stand_alone(stripe_sandbox: StripeSandbox,
+                                                      stripe_connector: StripeConnector) -> None:
+    from crmsync.connectors.base import Capability
+
+    kept, deleted = _customers(stripe_sandbox, 5), None
+    deleted = kept.pop(1)
+    stripe_sandbox.admin("DELETE", f"records/customers/{deleted}")
+    stripe_sandbox.advance(31 * 86400)  # its customer.deleted event is gone: only the listing can tell
+    assert Capability.ID_LISTING in stripe_connector.capabilities
+    assert Capability.DELETE_WRITES not in stripe_connector.capabilities  # a CRM delete never deletes a customer
+    pages = list(stripe_connector.list_ids("customers"))
+    assert [len(page) for page in pages] == [2, 2] and sorted(i for page in pages for i in page) == sorted(kept)
+    _pay(stripe_sandbox, kept[0])
+    invoice = stripe_sandbox.admin("POST", "records/invoices", json={
+        "customer": kept[0], "lines": [{"amount": 900}], "pay": True})
+    intents = [i for page in stripe_connector.list_ids("payment_intents") for i in page]
+    standalone = [r.external_id for p in stripe_connector.read("payment_intents", None) for r in p.records]
+    assert intents == standalone and len(intents) == 1  # the invoice's own intent is the invoices stream's
+    assert [i for page in stripe_connector.list_ids("invoices") for i in page] == [invoice["id"]]

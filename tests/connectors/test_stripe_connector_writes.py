@@ -40,6 +40,15 @@ def test_write_back_puts_the_canonical_id_in_metadata_idempotently(stripe_sandbo
     assert customers[existing["id"]]["phone"] == "+14155550100"
 
 
+def test_a_delete_item_never_becomes_an_update(stripe_sandbox: StripeSandbox,
+                                               stripe_connector: StripeConnector) -> None:
+    customer = stripe_sandbox.admin("POST", "records/customers", json={"email": "keep@example.com"})
+    [result] = stripe_connector.write("customers", [WriteItem("lead-1", {}, customer["id"], delete=True)])
+    assert not result.ok and "not written to Stripe" in (result.error or "")
+    [kept] = stripe_sandbox.admin("GET", "records/customers")
+    assert kept["metadata"] == {} and kept["email"] == "keep@example.com"
+
+
 def test_a_missing_customer_fails_that_item_only(stripe_connector: StripeConnector) -> None:
     results = stripe_connector.write("customers", [WriteItem("lead-x", {"email": "x@example.com"}, "cus_gone")])
     assert not results[0].ok and not results[0].retryable and "404" in (results[0].error or "")

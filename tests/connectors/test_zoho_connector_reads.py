@@ -106,3 +106,19 @@ def test_two_connections_in_two_data_centres_read_concurrently(
         thread.join()
     assert counts == {"com": 300, "eu": 500}
     assert connectors["eu"].client.api_domain == f"{zoho.base_url}/api/eu"
+
+
+def test_list_ids_pages_past_2000_and_leaves_out_deleted_and_purged_records(
+        zoho: ZohoSandbox, make_zoho_connector: Callable[..., ZohoConnector]) -> None:
+    zoho.seed("Leads", 2300)
+    every = sorted((row["id"] for row in zoho.records("Leads")), key=int)
+    recycled, purged, binned_then_purged = every[:3]
+    zoho.delete("Leads", recycled)
+    zoho.admin("POST", "zoho/purge", json={"module": "Leads", "id": purged})  # deleted for good: no entry left
+    zoho.delete("Leads", binned_then_purged)
+    zoho.admin("POST", "zoho/purge", json={"module": "Leads", "id": binned_then_purged})  # expired from the bin
+    connector = make_zoho_connector()
+    assert Capability.ID_LISTING in connector.capabilities
+    pages = list(connector.list_ids("Leads"))
+    assert [len(page) for page in pages] == [200] * 11 + [97]  # the 11th and 12th pages need page_token
+    assert [record_id for page in pages for record_id in page] == every[3:]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from crmsync.connectors.base import QuotaExhausted, WriteItem
+from crmsync.connectors.base import Capability, QuotaExhausted, WriteItem
 
 if TYPE_CHECKING:
     from zoho_sandbox_support import ZohoSandbox
@@ -70,3 +70,34 @@ def test_server_errors_and_concurrency_429s_are_retried(
     zoho.fault(kind="rate_limited", path="/api/com/crm/v8/Leads", count=1)
     assert len([r for p in connector.read("Leads", None) for r in p.records]) == 1
     assert zoho.admin("GET", "faults")["pending"] == []
+
+
+def test_delete_items_go_to_the_recycle_bin_in_input_order_beside_upserts(
+        zoho: ZohoSandbox, make_zoho_connector: Callable[..., ZohoConnector]) -> None:
+    first, second, gone = (zoho.create("Leads", Last_Name=name) for name in ("First", "Second", "Gone"))
+    zoho.delete("Leads", gone)  # already in the recycle bin: deleting it again counts as deleted
+    connector = make_zoho_connector(write_batch_size=2)
+    assert Capability.DELETE_WRITES in connector.capabilities
+    results = connector.write("Leads", [
+        WriteItem("l-first", {}, first, delete=True),
+        WriteItem("l-new", {"Last_Name": "New"}),
+        WriteItem("l-never", {}, None, delete=True),  # never written to this org: nothing to delete
+        WriteItem("l-gone", {}, gone, delete=True),
+        WriteItem("l-second", {}, second, delete=True),
+    ])
+    assert [(r.canonical_id, r.ok) for r in results] == [("l-first", True), ("l-new", True), ("l-never", True),
+                                                         ("l-gone", True), ("l-second", True)]
+    assert [r["Last_Name"] for r in zoho.records("Leads")] == ["New"]
+    binned = [row for row in zoho.admin("GET", "records/Leads", params={"include_deleted": True})
+              if row.get("$deleted")]
+    assert sorted(row["id"] for row in binned) == sorted([first, second, gone])
+
+
+def test_a_duplicate_account_name_is_held_naming_the_field_and_the_existing_account(
+        zoho: ZohoSandbox, make_zoho_connector: Callable[..., ZohoConnector]) -> None:
+    existing = zoho.create("Accounts", Account_Name="Acme")
+    results = make_zoho_connector().write("Accounts", [WriteItem("co-1", {"Account_Name": "ACME"}),
+                                                       WriteItem("co-2", {"Account_Name": "Globex"})])
+    assert [(r.ok, r.held) for r in results] == [(False, True), (True, False)]
+    reason = results[0].error or ""
+    assert "Account_Name" in reason and "'ACME'" in reason and existing in reason and not results[0].retryable

@@ -123,3 +123,57 @@ def test_contact_merge_gives_a_new_id_and_old_ids_resolve_to_it(portal: HubSpotP
     links = portal.sdk().crm.associations.v4.basic_api.get_page("contacts", survivor["id"], "companies").results
     assert [str(link.to_object_id) for link in links] == [company]
     assert api.get_page("contacts", archived=True).results == []  # a merge is not a deletion
+
+
+def test_default_enumeration_options_are_hubspots(portal: HubSpotPortalAdmin) -> None:
+    """The options a portal has out of the box: HubSpot's internal values, which write-back must send."""
+    properties = portal.sdk().crm.properties.core_api
+    industry = properties.get_by_name("companies", "industry")
+    assert len(industry.options) == 147 and {"INFORMATION_TECHNOLOGY_AND_SERVICES", "BANKING", "INTERNET",
+                                             "COMPUTER_SOFTWARE"} <= {o.value for o in industry.options}
+    assert {o.value for o in properties.get_by_name("calls", "hs_call_status").options} == {
+        "BUSY", "CALLING_CRM_USER", "CANCELED", "COMPLETED", "CONNECTING", "FAILED", "IN_PROGRESS", "MISSED",
+        "NO_ANSWER", "QUEUED", "RINGING"}
+    ok = portal.api("POST", "/crm/v3/objects/companies", json={"properties": {
+        "name": "Acme", "industry": "INFORMATION_TECHNOLOGY_AND_SERVICES"}})
+    missed = portal.api("POST", "/crm/v3/objects/calls", json={"properties": {
+        "hs_timestamp": "2026-01-01T00:00:00Z", "hs_call_status": "MISSED", "hs_call_direction": "INBOUND"}})
+    assert (ok.status_code, missed.status_code) == (201, 201), (ok.text, missed.text)
+    for object_type, name, value in (("companies", "industry", "Technology"),
+                                     ("calls", "hs_call_direction", "missed")):
+        refused = portal.api("POST", f"/crm/v3/objects/{object_type}", json={"properties": {
+            name: value, "hs_timestamp": "2026-01-01T00:00:00Z"} if object_type == "calls" else {name: value}})
+        assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "INVALID_OPTION", refused.text
+
+
+def test_a_call_cannot_be_created_without_hs_timestamp(portal: HubSpotPortalAdmin) -> None:
+    response = portal.api("POST", "/crm/v3/objects/calls", json={"properties": {"hs_call_title": "No time"}})
+    assert response.status_code == 400 and response.json()["errors"][0]["code"] == "REQUIRED_PROPERTY"
+    assert "hs_timestamp" in response.json()["message"]
+
+
+def test_gdpr_delete_and_purge_remove_records_for_good(portal: HubSpotPortalAdmin) -> None:
+    from hubspot.crm.contacts import PublicGdprDeleteInput
+
+    company = portal.create("companies", name="Acme")
+    by_id = portal.create("contacts", email="gone@example.com")
+    by_email = portal.create("contacts", email="forget@example.com")
+    portal.link("contacts", by_id, "companies", company)
+    contacts = portal.sdk().crm.contacts.basic_api
+    contacts.purge(PublicGdprDeleteInput(object_id=by_id))
+    contacts.purge(PublicGdprDeleteInput(object_id="forget@example.com", id_property="email"))
+    contacts.purge(PublicGdprDeleteInput(object_id="never@example.com", id_property="email"))  # blocklisted: 204
+    api = portal.sdk().crm.objects.basic_api
+    for record_id in (by_id, by_email):
+        for archived in (False, True):
+            with pytest.raises(ApiException) as missing:
+                api.get_by_id("contacts", record_id, archived=archived)
+            assert missing.value.status == 404
+    assert api.get_page("contacts", archived=False).results == api.get_page("contacts", archived=True).results == []
+    assert portal.sdk().crm.associations.v4.basic_api.get_page("companies", company, "contacts").results == []
+    assert portal.api("POST", "/crm/v3/objects/contacts/gdpr-delete", json={"objectId": by_id}).status_code == 404
+    # An archived record past HubSpot's 90 days: the admin purge removes it without an event.
+    archived = portal.create("deals", dealname="Old")
+    portal.delete("deals", archived)
+    portal.admin("POST", "purge", json={"object": "deals", "id": archived})
+    assert api.get_page("deals", archived=True).results == []

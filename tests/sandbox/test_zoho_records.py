@@ -105,3 +105,25 @@ def test_deleted_records_are_listed_from_the_recycle_bin(zoho: ZohoSandbox) -> N
     assert [row["id"] for row in zoho.records("Contacts")] == [keep]
     none_since = zoho.api("GET", "Contacts/deleted", token, headers={"If-Modified-Since": "2999-01-01T00:00:00Z"})
     assert none_since.status_code == 304
+
+
+def test_purge_leaves_no_trace_in_records_or_the_recycle_bin(zoho: ZohoSandbox) -> None:
+    token = zoho.login()
+    live, binned, keep = (zoho.create("Leads", Last_Name=name) for name in ("Live", "Binned", "Keep"))
+    zoho.delete("Leads", binned)
+    for record_id in (live, binned):
+        zoho.admin("POST", "zoho/purge", json={"module": "Leads", "id": record_id})
+    listed = zoho.api("GET", "Leads", token, params={"fields": "id"}).json()["data"]
+    assert [row["id"] for row in listed] == [keep]
+    assert zoho.api("GET", "Leads/deleted", token, params={"type": "all"}).status_code == 204
+    again = zoho.http.post(f"{zoho.base_url}/__sandbox/zoho/purge", json={"module": "Leads", "id": live})
+    assert again.status_code == 404
+
+
+def test_picklist_values_outside_the_list_are_stored_as_given(zoho: ZohoSandbox) -> None:
+    # Zoho's API does not refuse them (its SDKs check picklists client-side, `pick_list_validation`); unique
+    # and mandatory fields are what it enforces.
+    token = zoho.login()
+    answer = zoho.api("POST", "Leads", token, json={"data": [{"Last_Name": "Pick", "Lead_Status": "Someday"}]})
+    assert answer.json()["data"][0]["code"] == "SUCCESS"
+    assert [row["Lead_Status"] for row in zoho.records("Leads")] == ["Someday"]

@@ -6,7 +6,8 @@
     connector.write("contacts", [WriteItem(canonical_id, payload)])
 
 A first read pages the list endpoint, then continues incrementally (search on the modified timestamp,
-passing the 10,000-result cap, plus the archived listing for deletes). Merged records carry
+passing the 10,000-result cap, plus the archived listing for deletes); `list_ids` lists live ids only, for
+the hard deletes nothing reports. `write` also archives (delete items). Merged records carry
 `payload["merged_ids"]`; the ingest path (`sync_engine/source_merges.py`) turns them into canonical merges.
 """
 
@@ -38,7 +39,8 @@ class HubSpotConnector:
 
     system = "hubspot"
     capabilities = frozenset({Capability.INCREMENTAL, Capability.BACKFILL, Capability.DELETES,
-                              Capability.WRITE_BACK, Capability.WEBHOOKS})
+                              Capability.WRITE_BACK, Capability.WEBHOOKS, Capability.DELETE_WRITES,
+                              Capability.ID_LISTING})
 
     def __init__(self, settings: HubSpotSettings, *, name: str = "hubspot",
                  source_properties: Mapping[str, Sequence[str]] | None = None,
@@ -91,8 +93,15 @@ class HubSpotConnector:
         return [record for stream, ids in wanted.items() for record in self.fetch(stream, ids)]
 
     def write(self, stream: str, items: Sequence[WriteItem]) -> list[WriteResult]:
+        """Upserts and deletes (archived in batch) in one call; results in input order."""
         self.catalog.check_stream(stream)
         return self._writer.write(stream, items)
+
+    def list_ids(self, stream: str) -> Iterator[list[str]]:
+        """Pages of the ids of every live record (100 a page, no properties but merged ids): the deletes no
+        incremental read reports (a GDPR delete, an archive purged after 90 days) are the ids missing here."""
+        self.catalog.check_stream(stream)
+        return self._reader.id_pages(stream)
 
     def close(self) -> None:
         self.client.close()

@@ -16,7 +16,13 @@ from typing import Any
 from crmsync.connectors.base import ConnectorError, StreamPage
 from crmsync.connectors.hubspot.client import HubSpotClient
 from crmsync.connectors.hubspot.cursor import StreamCursor, parse_hubspot_time, to_ms
-from crmsync.connectors.hubspot.streams import MODIFIED_PROPERTY, StreamCatalog, modified_ms
+from crmsync.connectors.hubspot.streams import (
+    MERGED_PROPERTY,
+    MODIFIED_PROPERTY,
+    StreamCatalog,
+    merged_ids,
+    modified_ms,
+)
 
 log = logging.getLogger("crmsync.connectors.hubspot")
 
@@ -170,6 +176,26 @@ class StreamReader:
             yield StreamPage(stream, records, cursor.as_cursor())
             if next_after is None:
                 return
+
+    def id_pages(self, stream: str) -> Iterator[list[str]]:
+        """The ids of every live record, a list page at a time, with one property only. A merged record's
+        folded-in ids (`hs_merged_object_ids`) count as live: HubSpot still answers for them (with the
+        survivor), so a ref kept under an old id is not a deletion."""
+        after: str | None = None
+        while True:
+            response = self.client.call_json(f"listing {stream} ids", self.client.objects.get_page, stream,
+                                             limit=self.settings.list_page_size, after=after,
+                                             properties=[MERGED_PROPERTY], archived=False)
+            ids = [record_id for obj in response.get("results", [])
+                   for record_id in (str(obj["id"]), *merged_ids(obj.get("properties") or {}))]
+            if ids:
+                yield ids
+            next_after = _next_after(response)
+            if next_after is None:
+                return
+            if next_after == after:
+                raise ConnectorError(f"hubspot {self.catalog.connection}: {stream} list repeated cursor {next_after}")
+            after = next_after
 
     def archived_pages(self, stream: str, cursor: StreamCursor) -> Iterator[StreamPage]:
         """Records archived at or after the cursor's archive watermark, as deletes, oldest first.

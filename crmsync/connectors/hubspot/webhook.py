@@ -70,6 +70,7 @@ class HubSpotWebhookAdapter:
             return None  # a property this connection does not read
         value = notice.property_value
         cleared = frozenset({f"properties.{name}"}) if value in (None, "") else frozenset()
+        # One property of the record: `partial`, so the fields it leaves out say nothing about their values.
         return SourceRecord("hubspot", stream, notice.object_id, notice.occurred_at,
                             {"id": notice.object_id, "properties": {} if cleared else {name: value}},
                             cleared=cleared, connection=self.connector.name, partial=True)

@@ -1,10 +1,13 @@
 """Write-back: batch upserts (contacts by email, everything by the unique `crmsync_id` property otherwise),
-updates by id for records HubSpot already has, then default associations. One WriteResult per item.
+updates by id for records HubSpot already has, then default associations; delete items are archived in
+batch. One WriteResult per item, in input order.
 
 Rows are matched to results by `objectWriteTraceId` (the item's index), so a 207 multi-status answer maps
 row by row. A CONFLICT ("already exists") row is resolved to the existing record, which is then updated:
-the record exists, so it is not a failure. When HubSpot refuses a whole batch (one bad value fails every
-row), the rows are sent one by one so each gets its own verdict.
+the record exists, so it is not a failure; unless that record is another crmsync record's (its
+`crmsync_id` differs): writing into it would merge two records silently, so the item is held with the
+field and the record named. When HubSpot refuses a whole batch (one bad value fails every row), the rows
+are sent one by one so each gets its own verdict.
 """
 
 from __future__ import annotations
@@ -90,17 +93,44 @@ class HubSpotWriter:
                         "objectWriteTraceId": trace}
 
     def write(self, stream: str, items: Sequence[WriteItem]) -> list[WriteResult]:
-        self.ensure_unique_property(stream)
+        results: dict[int, WriteResult] = {}
+        size = self.settings.write_batch_size
+        # A delete of a record never written here has nothing to archive.
+        archive = [(index, item) for index, item in enumerate(items) if item.delete and item.external_id is not None]
+        results |= {index: WriteResult(item.canonical_id, ok=True) for index, item in enumerate(items)
+                    if item.delete and item.external_id is None}
+        for offset in range(0, len(archive), size):
+            self._archive(stream, archive[offset:offset + size], results)
         groups: dict[str, list[Row]] = {}
         for index, item in enumerate(items):
-            id_property, row = self._row(stream, index, item)
-            groups.setdefault(id_property, []).append((index, item, row))
-        results: dict[int, WriteResult] = {}
+            if not item.delete:
+                id_property, row = self._row(stream, index, item)
+                groups.setdefault(id_property, []).append((index, item, row))
+        if groups:
+            self.ensure_unique_property(stream)
         for id_property, rows in groups.items():
-            for offset in range(0, len(rows), self.settings.write_batch_size):
-                self._send(stream, id_property, rows[offset:offset + self.settings.write_batch_size], results)
+            for offset in range(0, len(rows), size):
+                self._send(stream, id_property, rows[offset:offset + size], results)
         self._associate(stream, items, results)
         return [results[index] for index in range(len(items))]
+
+    def _archive(self, stream: str, rows: list[tuple[int, WriteItem]], results: dict[int, WriteResult]) -> None:
+        """Archive (HubSpot's delete, restorable for 90 days); an id already archived or gone answers 204 too."""
+        body = {"inputs": [{"id": item.external_id} for _, item in rows]}
+        try:
+            self.client.call(f"archiving {len(rows)} {stream}", self.client.batch.archive, stream, body)
+        except (TransientError, AuthenticationError):
+            raise
+        except ConnectorError as exc:
+            if len(rows) > 1:
+                for row in rows:
+                    self._archive(stream, [row], results)
+                return
+            index, item = rows[0]
+            results[index] = WriteResult(item.canonical_id, ok=False, external_id=item.external_id, error=str(exc))
+            return
+        for index, item in rows:
+            results[index] = WriteResult(item.canonical_id, ok=True, external_id=item.external_id)
 
     def _send(self, stream: str, id_property: str, rows: list[Row], results: dict[int, WriteResult]) -> None:
         method = self.client.batch.upsert if id_property else self.client.batch.update
@@ -114,7 +144,11 @@ class HubSpotWriter:
                 for row in rows:
                     self._send(stream, id_property, [row], results)
                 return
-            index, item, _ = rows[0]
+            index, item, row = rows[0]
+            _, body, _ = error_details(exc.__cause__) if exc.__cause__ else (0, {}, {})
+            if body.get("category") in CONFLICT_CATEGORIES:  # a 409 for the whole (one-row) request
+                results[index] = self._resolve_conflict(stream, item, row, body.get("context") or {}, str(exc))
+                return
             results[index] = WriteResult(item.canonical_id, ok=False, external_id=item.external_id, error=str(exc))
             return
         by_trace = {int(obj.object_write_trace_id): obj for obj in response.results
@@ -127,33 +161,65 @@ class HubSpotWriter:
                 results[index] = WriteResult(item.canonical_id, ok=True, external_id=str(obj.id),
                                              created=bool(getattr(obj, "new", False)))
             elif index in failures and failures[index].category in CONFLICT_CATEGORIES:
-                results[index] = self._resolve_conflict(stream, item, row, failures[index])
+                error = failures[index]
+                results[index] = self._resolve_conflict(stream, item, row, error.context or {},
+                                                        f"{error.category}: {error.message}")
             else:
                 error = failures.get(index)
                 message = f"{error.category}: {error.message}" if error else "HubSpot returned no result for this row"
                 results[index] = WriteResult(item.canonical_id, ok=False, external_id=item.external_id, error=message,
                                              retryable=error is None or error.category in RETRYABLE_CATEGORIES)
 
-    def _resolve_conflict(self, stream: str, item: WriteItem, row: dict[str, Any], error: Any) -> WriteResult:
+    def _resolve_conflict(self, stream: str, item: WriteItem, row: dict[str, Any], context: Mapping[str, Any],
+                          why: str) -> WriteResult:
         """The record already exists: find it (by the conflict's existing id, else by a unique property) and
-        update it instead."""
-        existing = [str(i) for i in (error.context or {}).get("existingId", [])]
-        if not existing:
-            properties = row["properties"]
-            key, value = ("email", properties.get("email")) if properties.get("email") else (
-                self.settings.unique_property, item.canonical_id)
-            response = self.client.call(f"finding the existing {stream} record", self.client.batch.read, stream,
-                                        {"idProperty": key, "properties": ["hs_object_id"], "inputs": [{"id": value}]},
-                                        archived=False)
-            existing = [str(obj.id) for obj in response.results]
-        if not existing:
+        update it instead, unless it is another crmsync record's: then hold the item."""
+        properties, unique = row["properties"], self.settings.unique_property
+        clashing = [str(name) for name in context.get("propertyName", [])]
+        existing = [str(i) for i in context.get("existingId", [])]
+        key, value = ("email", properties.get("email")) if properties.get("email") else (unique, item.canonical_id)
+        body: dict[str, Any] = {"properties": list(dict.fromkeys([unique, key, *clashing]))}
+        body |= {"inputs": [{"id": existing[0]}]} if existing else {"idProperty": key, "inputs": [{"id": value}]}
+        response = self.client.call_json(f"finding the existing {stream} record", self.client.batch.read, stream,
+                                         body, archived=False)
+        found = response.get("results") or []
+        if not found:
             return WriteResult(item.canonical_id, ok=False, external_id=item.external_id,
-                               error=f"{error.category}: {error.message} (and the existing record was not found)")
+                               error=f"{why} (and the existing record was not found)")
+        holder, owner = str(found[0]["id"]), (found[0].get("properties") or {}).get(unique)
+        if owner and owner != item.canonical_id:
+            return self._held(stream, item, holder, owner, clashing or [key], properties)
         log.info("hubspot %s: %s %s already existed as %s; updating it", self.catalog.connection, stream,
-                 item.canonical_id, existing[0])
-        body = {"inputs": [{"id": existing[0], "properties": row["properties"], "objectWriteTraceId": "0"}]}
-        self.client.call(f"updating the existing {stream} record", self.client.batch.update, stream, body)
-        return WriteResult(item.canonical_id, ok=True, external_id=existing[0], created=False)
+                 item.canonical_id, holder)
+        update = {"inputs": [{"id": holder, "properties": properties, "objectWriteTraceId": "0"}]}
+        try:  # a 207 carries the row's error in the body; a whole-request refusal raises
+            answer = self.client.call_json(f"updating the existing {stream} record", self.client.batch.update,
+                                           stream, update)
+            failure: dict[str, Any] = (answer.get("errors") or [{}])[0]
+            refusal = f"{failure.get('category')}: {failure.get('message')}" if failure else None
+        except (TransientError, AuthenticationError):
+            raise
+        except ConnectorError as exc:
+            _, failure, _ = error_details(exc.__cause__) if exc.__cause__ else (0, {}, {})
+            refusal = str(exc)
+        if refusal is None:
+            return WriteResult(item.canonical_id, ok=True, external_id=holder, created=False)
+        # E.g. its new value is taken by yet another record: this row cannot be written as it stands.
+        taken = failure.get("context") or {}
+        if failure.get("category") in CONFLICT_CATEGORIES and taken.get("existingId"):
+            names = [str(name) for name in taken.get("propertyName", [])] or [key]
+            return self._held(stream, item, str(taken["existingId"][0]), None, names, properties)
+        return WriteResult(item.canonical_id, ok=False, external_id=item.external_id, error=refusal)
+
+    def _held(self, stream: str, item: WriteItem, holder: str, owner: str | None, names: list[str],
+              properties: Mapping[str, Any]) -> WriteResult:
+        """HubSpot cannot hold this record as it stands: another record there has its unique value."""
+        clash = ", ".join(f"{name}={properties.get(name)!r}" for name in names)
+        whose = f"crmsync record {owner}" if owner else "another record"
+        return WriteResult(item.canonical_id, ok=False, external_id=item.external_id, held=True, error=(
+            f"HubSpot {stream} {holder} ({whose}) already has {clash}, which must be unique; writing this record "
+            "there would merge the two. Merge or correct them in crmsync (or change the value in HubSpot); the "
+            "next change of this record tries again"))
 
     def _associate(self, stream: str, items: Sequence[WriteItem], results: dict[int, WriteResult]) -> None:
         pairs: dict[str, list[tuple[int, str]]] = {}

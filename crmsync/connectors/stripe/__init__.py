@@ -37,8 +37,9 @@ def _unix(moment: datetime | None) -> int | None:
 
 class StripeConnector:
     system = "stripe"
+    # No DELETE_WRITES: a payment provider's customers are not deleted because a CRM deleted a lead.
     capabilities = frozenset({Capability.INCREMENTAL, Capability.BACKFILL, Capability.DELETES,
-                              Capability.WRITE_BACK, Capability.WEBHOOKS})
+                              Capability.WRITE_BACK, Capability.WEBHOOKS, Capability.ID_LISTING})
 
     def __init__(self, settings: StripeSettings, *, name: str = "stripe") -> None:
         self.name, self.settings = name, settings
@@ -76,7 +77,8 @@ class StripeConnector:
         if mode != "events":
             raise ConnectorError(f"stripe {self.name}: the {stream} checkpoint is not a Stripe cursor ({mode!r}); "
                                  "reset the stream's checkpoint to re-read it")
-        if self._reader.expired(cursor):
+        newest = self._reader.newest_event()
+        if self._reader.expired(cursor, newest):
             created = int(cursor.get("created") or 0)
             log.warning("stripe %s: the %s cursor (%s) is older than Stripe's %d-day event retention; re-reading "
                         "%s created since then by listing instead of from events (updates to older objects in that "
@@ -84,7 +86,7 @@ class StripeConnector:
                         self.settings.event_retention_days, stream)
             yield from self._reader.list_pages(stream, created, None, None, self._reader.start_marker())
             return
-        yield from self._reader.event_pages(stream, cursor)
+        yield from self._reader.event_pages(stream, cursor, newest)
 
     def fetch(self, stream: str, ids: Sequence[str]) -> list[SourceRecord]:
         """Current state of objects by Stripe id (after a webhook, for one mapping path)."""
@@ -96,6 +98,12 @@ class StripeConnector:
     def write(self, stream: str, items: Sequence[WriteItem]) -> list[WriteResult]:
         self._check_stream(stream)
         return self._writer.write(stream, items)
+
+    def list_ids(self, stream: str) -> Iterator[list[str]]:
+        """Pages of the ids of the live objects a stream reads (customers: every customer not deleted), for the
+        deletes whose events are past Stripe's 30-day retention."""
+        self._check_stream(stream)
+        return self._reader.id_pages(stream)
 
     def verify_webhook(self, body: bytes, header: str | None, now: float) -> StripeEvent:
         """Verify with the configured secrets, then parse; WebhookSignatureError → answer 400, keep nothing."""

@@ -54,7 +54,7 @@ def at(unix: int) -> datetime:
     return datetime.fromtimestamp(unix, UTC)
 
 
-def events_cursor(created: int, event_ids: list[str], last_event_id: str | None) -> dict[str, Any]:
+def events_cursor(created: int, event_ids: list[str] | set[str], last_event_id: str | None) -> dict[str, Any]:
     return {"mode": "events", "created": created, "event_ids": sorted(set(event_ids)), "last_event_id": last_event_id}
 
 
@@ -81,7 +81,7 @@ class StreamReader:
         same_second = [event["id"] for event in self._events_since(None, second) if event["created"] == second]
         return events_cursor(second, same_second, newest["id"])
 
-    def expired(self, cursor: Mapping[str, Any]) -> bool:
+    def expired(self, cursor: Mapping[str, Any], newest: Obj | None) -> bool:
         """Has Stripe dropped events after this cursor? (its last event is gone, or the newest is >30 days on)"""
         last_event_id = cursor.get("last_event_id")
         if last_event_id:
@@ -89,7 +89,6 @@ class StreamReader:
                 self.client.call("checking the cursor's event", self.client.v1.events.retrieve, last_event_id)
             except NotFound:
                 return True
-        newest = self.newest_event()
         retention = self.settings.event_retention_days * 86400
         return newest is not None and newest["created"] - int(cursor.get("created") or 0) > retention
 
@@ -111,7 +110,10 @@ class StreamReader:
                 return events[::-1]  # oldest first
             params["starting_after"] = batch[-1]["id"]
 
-    def event_pages(self, stream: str, cursor: Mapping[str, Any]) -> Iterator[StreamPage]:
+    def event_pages(self, stream: str, cursor: Mapping[str, Any], newest: Obj | None) -> Iterator[StreamPage]:
+        """The stream's events after the cursor, oldest first; then the watermark moves up to `newest` (the
+        account's newest event, read before this stream's), so a stream that had no events of its own keeps
+        up with the others instead of looking older than Stripe's retention and being listed again in full."""
         created, delivered = int(cursor.get("created") or 0), set(cursor.get("event_ids") or [])
         last_event_id = cursor.get("last_event_id")
         pending = [e for e in self._events_since(stream, created)
@@ -132,7 +134,11 @@ class StreamReader:
                 last_event_id = event["id"]
             records = [self.fetch_one(stream, object_id, at(moment)) for object_id, moment in touched.items()]
             yield StreamPage(stream, [r for r in records if r is not None],
-                             events_cursor(created, list(delivered), last_event_id))
+                             events_cursor(created, delivered, last_event_id))
+        if newest is not None and newest["created"] > created:
+            # None of this stream's events is at or after that second (they would be pending, and read above):
+            # an event of its types arriving in it later is still read, the next read being `created >=`.
+            yield StreamPage(stream, [], events_cursor(newest["created"], [], newest["id"]))
 
     def fetch_one(self, stream: str, object_id: str, modified_at: datetime) -> Any:
         """Current state of one object as a SourceRecord (a deleted customer as a delete)."""
@@ -151,6 +157,19 @@ class StreamReader:
         return to_source_record(stream, obj, modified_at, self.connection, self.settings.deal_reference_key)
 
     # -- listings -------------------------------------------------------------------------------------
+    def id_pages(self, stream: str) -> Iterator[list[str]]:
+        """Ids of the live objects this stream reads (deleted customers are not listed), a page at a time."""
+        params: dict[str, Any] = {"limit": self.settings.page_size}
+        while True:
+            page = self.client.call(f"listing {stream} ids", self._resource(stream).list, params=params)
+            objs = [item.to_dict() for item in page.data]
+            ids = [str(obj["id"]) for obj in objs if stands_alone(stream, obj)]
+            if ids:
+                yield ids
+            if not page.has_more or not objs:
+                return
+            params["starting_after"] = objs[-1]["id"]
+
     def list_pages(self, stream: str, since: int | None, until: int | None, starting_after: str | None,
                    then: Mapping[str, Any] | None) -> Iterator[StreamPage]:
         """Objects created in [since, until), newest first (Stripe's order), each page resumable after its last id.

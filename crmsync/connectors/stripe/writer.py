@@ -49,6 +49,10 @@ class StripeWriter:
         return [self._write_one(item) for item in items]
 
     def _write_one(self, item: WriteItem) -> WriteResult:
+        if item.delete:  # the connector has no DELETE_WRITES capability: never turn one into an update
+            return WriteResult(item.canonical_id, ok=False, external_id=item.external_id, error=(
+                f"stripe {self.client.connection}: deletes are not written to Stripe (a CRM deleting a lead does "
+                "not delete a payment provider's customer)"))
         params = self.params(item)
         customers = self.client.v1.customers
         try:

@@ -3,7 +3,8 @@
 A read asks `GET /{Module}?sort_by=Modified_Time&sort_order=asc` with If-Modified-Since one second before
 the watermark, walks `page` then `info.next_page_token` (Zoho serves only 2,000 records by page number),
 and yields one StreamPage per API page with the cursor just past it. Incremental reads then list the
-recycle bin (`/{Module}/deleted`) since the deletion watermark, as deleted SourceRecords.
+recycle bin (`/{Module}/deleted`) since the deletion watermark, as deleted SourceRecords. `id_pages` lists
+live ids only (`fields=id`), for the deletes that leave no deleted-records entry.
 """
 
 from __future__ import annotations
@@ -76,17 +77,32 @@ class StreamReader:
                             modified_at=parse_zoho_datetime(str(row["Modified_Time"])), payload=dict(row),
                             connection=self.connection)
 
+    def _listing(self, stream: str, params: dict[str, Any], headers: Mapping[str, str] | None = None
+                 ) -> Iterator[Mapping[str, Any]]:
+        """Each answer of a module listing, following `info.next_page_token` (Zoho serves only 2,000 records by
+        page number); nothing for a 204 (empty module) or 304 (nothing modified since)."""
+        seen_tokens: set[str] = set()
+        while True:
+            response = self.client.call("GET", stream, params=params, headers=headers)
+            body = body_of(response) if response.status_code == 200 else None
+            if not body:
+                return
+            yield body
+            info = body.get("info") or {}
+            if not info.get("more_records"):
+                return
+            token = info.get("next_page_token")
+            if not token or token in seen_tokens:  # a misbehaving API must not make us loop forever
+                raise ConnectorError(f"zoho {self.connection}: {stream} paging gave no new page_token")
+            seen_tokens.add(token)
+            params = {"fields": params["fields"], "per_page": params["per_page"], "page_token": token}
+
     def pages(self, window: Window, cursor: ZohoCursor) -> Iterator[StreamPage]:
         progress, stream = cursor.copy(), window.stream
         params: dict[str, Any] = {"fields": ",".join(self.fields(stream)), "per_page": self.settings.page_size,
                                   "sort_by": "Modified_Time", "sort_order": "asc", "page": 1}
-        headers, seen_tokens, done = ims_header(window.start), set(), False
-        while not done:
-            response = self.client.call("GET", stream, params=params, headers=headers)
-            body = body_of(response) if response.status_code == 200 else None
-            if not body:
-                break  # 204 (empty module) or 304 (nothing modified since)
-            records = []
+        for body in self._listing(stream, params, ims_header(window.start)):
+            records, done = [], False
             for row in body.get("data", []):
                 moment, record_id = parse_zoho_datetime(str(row["Modified_Time"])), str(row["id"])
                 if window.until is not None and moment >= window.until:
@@ -97,17 +113,21 @@ class StreamReader:
                     continue
                 progress.modified.advance(moment, record_id)
                 records.append(self.to_record(stream, row))
-            info = body.get("info") or {}
-            done = done or not info.get("more_records")
             yield StreamPage(stream, records, progress.as_cursor())
-            token = info.get("next_page_token")
-            if not done:
-                if not token or token in seen_tokens:  # a misbehaving API must not make us loop forever
-                    raise ConnectorError(f"zoho {self.connection}: {stream} paging gave no new page_token")
-                seen_tokens.add(token)
-                params = {"fields": params["fields"], "per_page": self.settings.page_size, "page_token": token}
+            if done:
+                break
         if window.with_deletes:
             yield from self.deleted_pages(stream, progress)
+
+    def id_pages(self, stream: str) -> Iterator[list[str]]:
+        """The ids of every live record (`fields=id`, 200 a page, in id order); recycled and purged ones are
+        absent, which is how deletes no read reports (purged, expired from the bin) are found."""
+        params: dict[str, Any] = {"fields": "id", "per_page": self.settings.page_size, "sort_by": "id",
+                                  "sort_order": "asc", "page": 1}
+        for body in self._listing(stream, params):
+            ids = [str(row["id"]) for row in body.get("data", [])]
+            if ids:
+                yield ids
 
     def deleted_pages(self, stream: str, progress: ZohoCursor) -> Iterator[StreamPage]:
         """Records moved to the recycle bin (or purged) since the deletion watermark, oldest first."""

@@ -22,7 +22,7 @@ from crmsync.sandbox.hubspot.errors import HubSpotApiError, validation
 from crmsync.sandbox.hubspot.relations import associate, merge, target_type
 from crmsync.sandbox.hubspot.routing import inputs_of, object_type_of, portal_of, read_object
 from crmsync.sandbox.hubspot.search import search
-from crmsync.sandbox.hubspot.store import HubRecord, PortalStore
+from crmsync.sandbox.hubspot.store import ChangeEvent, HubRecord, PortalStore
 
 PREFIX = "/crm/v3/objects/{object_type}"
 
@@ -83,6 +83,22 @@ def build_objects_router() -> APIRouter:
         kind = object_type_of(object_type)
         survivor = merge(store, kind, str(body.get("primaryObjectId", "")), str(body.get("objectIdToMerge", "")))
         return render(store, survivor, _all_properties(survivor))
+
+    @route(router, "POST", PREFIX + "/gdpr-delete", status_code=204)
+    async def gdpr_delete(object_type: str, request: Request) -> Response:
+        """Permanent deletion; by email, an unknown address is only blocklisted, so it answers 204 as well."""
+        body, store, kind = await read_object(request), portal_of(request).store, object_type_of(object_type)
+        object_id, id_property = str(body.get("objectId") or ""), body.get("idProperty")
+        if not object_id:
+            raise validation("objectId is required", code="MISSING_OBJECT_ID")
+        with store.lock:
+            gone = store.purge(kind, object_id, id_property=id_property)
+            if gone is None and not id_property:
+                raise HubSpotApiError(404, "OBJECT_NOT_FOUND", f"resource not found: {kind} {object_id}",
+                                      context={"ids": [object_id]})
+            if gone is not None:
+                store.emit(ChangeEvent(kind, "privacyDeletion", gone.id))
+        return Response(status_code=204)
 
     @route(router, "POST", PREFIX + "/batch/read")
     async def batch_read(object_type: str, request: Request) -> JSONResponse:

@@ -1,7 +1,8 @@
 """One emulated HubSpot portal: records, properties, tokens, rate limits and webhooks.
 
 `HubSpotPortal` is the `SandboxBackend` behind the generic admin API, plus HubSpot-only admin routes
-(expire tokens, tune rate limits, merge records, define properties, associate records, read the webhook log).
+(expire tokens, tune rate limits, merge records, define properties, associate records, read the webhook log,
+purge a record for good).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from crmsync.sandbox.framework.clock import SandboxClock
@@ -47,6 +49,11 @@ class MergeRequest(BaseModel):
     object: str
     primary: str
     merged: str
+
+
+class PurgeRequest(BaseModel):
+    object: str
+    id: str
 
 
 class AssociationRequest(BaseModel):
@@ -187,6 +194,14 @@ class HubSpotPortal:
             except HubSpotApiError as exc:
                 raise self._admin_error(exc) from None
             return render(self.store, survivor, list(survivor.properties))
+
+        @router.post("/purge", status_code=204)
+        def purge(body: PurgeRequest) -> Response:
+            """Delete a record for good without any event, as HubSpot does when an archived record passes 90
+            days: nothing reports it any more, only the live-id listing shows it is gone."""
+            if self.store.purge(self._object_type(body.object), body.id) is None:
+                raise SandboxAdminError(f"no {body.object} record {body.id}", 404)
+            return Response(status_code=204)
 
         @router.post("/properties/{object_name}", status_code=201)
         def define(object_name: str, body: dict[str, Any]) -> dict[str, Any]:

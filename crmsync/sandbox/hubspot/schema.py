@@ -24,6 +24,7 @@ class ObjectType:
     modified_property: str
     created_property: str
     default_properties: tuple[str, ...]
+    required: tuple[str, ...] = ()  # properties a create must set (VALIDATION_ERROR otherwise)
 
 
 OBJECT_TYPES: dict[str, ObjectType] = {
@@ -32,8 +33,9 @@ OBJECT_TYPES: dict[str, ObjectType] = {
     "companies": ObjectType("companies", "0-2", "company", "hs_lastmodifieddate", "createdate", ("name", "domain")),
     "deals": ObjectType("deals", "0-3", "deal", "hs_lastmodifieddate", "createdate",
                         ("dealname", "amount", "closedate", "pipeline", "dealstage")),
+    # HubSpot's calls guide marks hs_timestamp "Required": it places the call on the record timeline.
     "calls": ObjectType("calls", "0-48", "call", "hs_lastmodifieddate", "hs_createdate",
-                        ("hs_call_title", "hs_timestamp")),
+                        ("hs_call_title", "hs_timestamp"), required=("hs_timestamp",)),
 }
 TYPE_ID_ALIASES = {spec.type_id: name for name, spec in OBJECT_TYPES.items()} | {
     spec.singular: name for name, spec in OBJECT_TYPES.items()}
@@ -81,10 +83,42 @@ LEAD_STATUSES = ("NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED", "ATTE
                  "BAD_TIMING")
 DEAL_STAGES = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
                "contractsent", "closedwon", "closedlost")
-INDUSTRIES = ("COMPUTER_SOFTWARE", "FINANCIAL_SERVICES", "HOSPITAL_HEALTH_CARE", "RETAIL", "TELECOMMUNICATIONS",
-              "CONSTRUCTION", "EDUCATION_MANAGEMENT", "MARKETING_AND_ADVERTISING")
+# The default options of the company `industry` property (internal values), as a portal has them out of the box.
+INDUSTRIES = (
+    "ACCOUNTING", "AIRLINES_AVIATION", "ALTERNATIVE_DISPUTE_RESOLUTION", "ALTERNATIVE_MEDICINE", "ANIMATION",
+    "APPAREL_FASHION", "ARCHITECTURE_PLANNING", "ARTS_AND_CRAFTS", "AUTOMOTIVE", "AVIATION_AEROSPACE", "BANKING",
+    "BIOTECHNOLOGY", "BROADCAST_MEDIA", "BUILDING_MATERIALS", "BUSINESS_SUPPLIES_AND_EQUIPMENT", "CAPITAL_MARKETS",
+    "CHEMICALS", "CIVIC_SOCIAL_ORGANIZATION", "CIVIL_ENGINEERING", "COMMERCIAL_REAL_ESTATE",
+    "COMPUTER_NETWORK_SECURITY", "COMPUTER_GAMES", "COMPUTER_HARDWARE", "COMPUTER_NETWORKING", "COMPUTER_SOFTWARE",
+    "INTERNET", "CONSTRUCTION", "CONSUMER_ELECTRONICS", "CONSUMER_GOODS", "CONSUMER_SERVICES", "COSMETICS", "DAIRY",
+    "DEFENSE_SPACE", "DESIGN", "EDUCATION_MANAGEMENT", "E_LEARNING", "ELECTRICAL_ELECTRONIC_MANUFACTURING",
+    "ENTERTAINMENT", "ENVIRONMENTAL_SERVICES", "EVENTS_SERVICES", "EXECUTIVE_OFFICE", "FACILITIES_SERVICES",
+    "FARMING", "FINANCIAL_SERVICES", "FINE_ART", "FISHERY", "FOOD_BEVERAGES", "FOOD_PRODUCTION", "FUND_RAISING",
+    "FURNITURE", "GAMBLING_CASINOS", "GLASS_CERAMICS_CONCRETE", "GOVERNMENT_ADMINISTRATION", "GOVERNMENT_RELATIONS",
+    "GRAPHIC_DESIGN", "HEALTH_WELLNESS_AND_FITNESS", "HIGHER_EDUCATION", "HOSPITAL_HEALTH_CARE", "HOSPITALITY",
+    "HUMAN_RESOURCES", "IMPORT_AND_EXPORT", "INDIVIDUAL_FAMILY_SERVICES", "INDUSTRIAL_AUTOMATION",
+    "INFORMATION_SERVICES", "INFORMATION_TECHNOLOGY_AND_SERVICES", "INSURANCE", "INTERNATIONAL_AFFAIRS",
+    "INTERNATIONAL_TRADE_AND_DEVELOPMENT", "INVESTMENT_BANKING", "INVESTMENT_MANAGEMENT", "JUDICIARY",
+    "LAW_ENFORCEMENT", "LAW_PRACTICE", "LEGAL_SERVICES", "LEGISLATIVE_OFFICE", "LEISURE_TRAVEL_TOURISM", "LIBRARIES",
+    "LOGISTICS_AND_SUPPLY_CHAIN", "LUXURY_GOODS_JEWELRY", "MACHINERY", "MANAGEMENT_CONSULTING", "MARITIME",
+    "MARKET_RESEARCH", "MARKETING_AND_ADVERTISING", "MECHANICAL_OR_INDUSTRIAL_ENGINEERING", "MEDIA_PRODUCTION",
+    "MEDICAL_DEVICES", "MEDICAL_PRACTICE", "MENTAL_HEALTH_CARE", "MILITARY", "MINING_METALS",
+    "MOTION_PICTURES_AND_FILM", "MUSEUMS_AND_INSTITUTIONS", "MUSIC", "NANOTECHNOLOGY", "NEWSPAPERS",
+    "NON_PROFIT_ORGANIZATION_MANAGEMENT", "OIL_ENERGY", "ONLINE_MEDIA", "OUTSOURCING_OFFSHORING",
+    "PACKAGE_FREIGHT_DELIVERY", "PACKAGING_AND_CONTAINERS", "PAPER_FOREST_PRODUCTS", "PERFORMING_ARTS",
+    "PHARMACEUTICALS", "PHILANTHROPY", "PHOTOGRAPHY", "PLASTICS", "POLITICAL_ORGANIZATION",
+    "PRIMARY_SECONDARY_EDUCATION", "PRINTING", "PROFESSIONAL_TRAINING_COACHING", "PROGRAM_DEVELOPMENT",
+    "PUBLIC_POLICY", "PUBLIC_RELATIONS_AND_COMMUNICATIONS", "PUBLIC_SAFETY", "PUBLISHING", "RAILROAD_MANUFACTURE",
+    "RANCHING", "REAL_ESTATE", "RECREATIONAL_FACILITIES_AND_SERVICES", "RELIGIOUS_INSTITUTIONS",
+    "RENEWABLES_ENVIRONMENT", "RESEARCH", "RESTAURANTS", "RETAIL", "SECURITY_AND_INVESTIGATIONS", "SEMICONDUCTORS",
+    "SHIPBUILDING", "SPORTING_GOODS", "SPORTS", "STAFFING_AND_RECRUITING", "SUPERMARKETS", "TELECOMMUNICATIONS",
+    "TEXTILES", "THINK_TANKS", "TOBACCO", "TRANSLATION_AND_LOCALIZATION", "TRANSPORTATION_TRUCKING_RAILROAD",
+    "UTILITIES", "VENTURE_CAPITAL_PRIVATE_EQUITY", "VETERINARY", "WAREHOUSING", "WHOLESALE", "WINE_AND_SPIRITS",
+    "WIRELESS", "WRITING_AND_EDITING",
+)
 CALL_STATUSES = ("COMPLETED", "BUSY", "NO_ANSWER", "FAILED", "CANCELED", "IN_PROGRESS", "QUEUED", "RINGING",
-                 "CONNECTING", "CALLING_CRM_USER")
+                 "CONNECTING", "CALLING_CRM_USER", "MISSED")
+CALL_DIRECTIONS = ("INBOUND", "OUTBOUND")
 ADDRESS = ("address", "city", "state", "zip", "country")
 
 
@@ -114,7 +148,7 @@ def _standard(object_type: ObjectType) -> list[PropertyDef]:
                  *map(PropertyDef, ("hs_call_title", "hs_call_body", "hs_call_from_number", "hs_call_to_number",
                                     "hs_call_disposition", "hs_call_recording_url")),
                  PropertyDef("hs_call_duration", "number"),
-                 PropertyDef("hs_call_direction", "enumeration", options=_options("INBOUND", "OUTBOUND")),
+                 PropertyDef("hs_call_direction", "enumeration", options=_options(*CALL_DIRECTIONS)),
                  PropertyDef("hs_call_status", "enumeration", options=_options(*CALL_STATUSES))]
     for prop in props + stamps:
         prop.group_name = group

@@ -175,6 +175,10 @@ class PortalStore:
         with self.lock:
             table = self.tables[object_type]
             clean = self._clean(object_type, values, system=system)
+            missing = [name for name in OBJECT_TYPES[object_type].required if not clean.get(name)]
+            if missing:
+                raise validation(f"Property values were not valid: {missing[0]} is required to create a "
+                                 f"{OBJECT_TYPES[object_type].singular}", code="REQUIRED_PROPERTY", name=missing[0])
             self._check_unique(table, None, clean)
             record = self._insert(object_type, {k: v for k, v in clean.items() if v != ""}, self.now_ms())
             self.emit(ChangeEvent(object_type, "creation", record.id, dict(record.properties)))
@@ -230,6 +234,27 @@ class PortalStore:
             insort(table.archived_ids, record.id)
             record.archived, record.archived_ms = True, self.now_ms()
             self.emit(ChangeEvent(object_type, "deletion", record.id))
+
+    def purge(self, object_type: str, raw_id: str, *, id_property: str | None = None) -> HubRecord | None:
+        """Delete permanently, live or archived (a GDPR delete, or an archive past HubSpot's 90 days): the
+        record, its unique values and its associations are gone, and no listing shows it again."""
+        with self.lock:
+            table = self.tables[object_type]
+            if id_property and id_property != "hs_object_id":
+                found = table.find_unique(id_property, raw_id)
+            else:
+                found = self.resolve(object_type, int(raw_id)) if raw_id.isdigit() else None
+            record = None if found is None else table.rows.pop(found, None)
+            if record is None:
+                return None
+            if record.archived:
+                remove_sorted(table.archived_ids, record.id)
+            else:
+                table.unindex(record, self.unique_names(object_type))
+                remove_sorted(table.live_ids, record.id)
+            for other in self.associations.pop((object_type, record.id), {}):
+                self.associations.get(other, {}).pop((object_type, record.id), None)
+            return record
 
     def upsert(self, object_type: str, id_property: str, value: str, values: Mapping[str, Any]
                ) -> tuple[HubRecord, bool]:

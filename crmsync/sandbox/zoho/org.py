@@ -3,7 +3,7 @@
 `ZohoSandbox` is the `SandboxBackend` behind `/__sandbox/...`. Object names there are module API names and
 act on the default data centre's org; `Leads@eu` addresses another data centre's org. Zoho-only admin routes:
 `POST tokens/expire`, `GET notifications` (callbacks sent), `POST channels/expire`, `POST grant-code`,
-`PUT concurrency`.
+`PUT concurrency`, `POST purge` (delete a record for good, leaving no deleted-records entry).
 """
 
 from __future__ import annotations
@@ -36,6 +36,12 @@ class GrantCodeRequest(BaseModel):
 
 class ConcurrencyRequest(BaseModel):
     limit: int = Field(ge=1)
+    dc: str | None = None
+
+
+class PurgeRequest(BaseModel):
+    module: str
+    id: str
     dc: str | None = None
 
 
@@ -212,6 +218,13 @@ class ZohoSandbox:
         @router.post("/channels/expire")
         async def expire_channels(body: ChannelExpireRequest) -> dict[str, int]:
             return {"expired": self._org(body.dc).notifications.expire(body.channel_id)}
+
+        @router.post("/purge")
+        async def purge(body: PurgeRequest) -> dict[str, str]:
+            org, module = self._target(f"{body.module}@{body.dc}" if body.dc else body.module)
+            if not org.store.purge(org.store.modules[module], body.id):
+                raise SandboxAdminError(f"no {module} record {body.id}, live or in the recycle bin", 404)
+            return {"module": module, "id": body.id}
 
         @router.get("/notifications")
         async def deliveries(dc: str | None = None) -> list[dict[str, Any]]:

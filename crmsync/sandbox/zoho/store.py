@@ -196,6 +196,16 @@ class RecordStore:
             self._emit(ChangeEvent(module.api_name, "delete", record["id"]))
             return gone
 
+    def purge(self, module: ModuleDef, record_id: str) -> bool:
+        """Gone for good, live or in the recycle bin, with no deleted-records entry left (as a record emptied
+        from the bin past its retention): only the live-id listing can tell. No notification."""
+        with self.lock:
+            live = self.tables[module.api_name].pop(str(record_id), None)
+            binned = [gone for gone in self.deleted if gone.module == module.api_name and gone.id == str(record_id)]
+            self.deleted = [gone for gone in self.deleted if gone not in binned]
+            self.version += 1
+            return live is not None or bool(binned)
+
     def insert_seeded(self, module: ModuleDef, rows: Iterable[Mapping[str, Any]]) -> int:
         """Fast path for seeding: trusted stored values, no validation, no notifications."""
         count = 0
