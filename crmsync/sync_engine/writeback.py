@@ -203,12 +203,17 @@ class OutboxDrainer:
                     continue
                 mapper = mappings.get(system, object_name)
                 resolve = _ref_resolver(conn, target)
-                # A record the target holds gets only the fields that changed, so a push never overwrites an
-                # edit made there meanwhile in another field; a new one gets everything.
-                only = changed_fields(item.fields) if external_id is not None else None
+                # A record the target holds gets only the fields that changed (every field it has when the item
+                # says "all"), so a push never overwrites an edit made there meanwhile in another field and never
+                # repeats what is set only on create; a new one gets everything, and must have what the target
+                # requires to create it.
                 try:
-                    full = mapper.to_payload(state.values, resolve)
-                    payload = full if only is None else mapper.to_payload(state.values, resolve, only)
+                    if external_id is None:
+                        payload = full = mapper.to_payload(state.values, resolve, creating=True)
+                    else:
+                        held_fields = frozenset(state.values)
+                        full = mapper.to_payload(state.values, resolve, held_fields)
+                        payload = mapper.to_payload(state.values, resolve, changed_fields(item.fields) or held_fields)
                 except RecordNotWritable as exc:
                     held.append((item, str(exc)))
                     continue

@@ -19,6 +19,7 @@ from crmsync.mappings.loader import load_mappings
 from crmsync.store import db
 from crmsync.store.models import Activity, Lead
 from crmsync.sync_engine.ingest import Ingestor
+from crmsync.sync_engine.records import SourceRecord
 
 if TYPE_CHECKING:
     from five9_sandbox_support import Five9Sandbox, WebListener
@@ -112,9 +113,13 @@ def test_the_same_call_via_web_connector_and_report_is_one_activity_on_one_lead(
     db.upgrade(engine)
     try:
         ingestor = Ingestor(engine, mappings, MergePolicy())
+        # The caller is a known lead (a caller no lead has is never made into one: Five9 `contacts` are link-only).
+        known = SourceRecord("salesforce", "Lead", "00Q1", datetime(2024, 4, 1, tzinfo=UTC),
+                             {"Id": "00Q1", "LastName": "Caller", "Phone": "(415) 555-0123"})
+        ingestor.ingest_page([known], "run-0")
         first = ingestor.ingest_page(live, "run-1")
         second = ingestor.ingest_page(report, "run-2")
-        assert first.counts["created"] == 2 and second.counts["created"] == 0
+        assert first.counts["created"] == 1 and second.counts["created"] == 0
         with engine.connect() as conn:
             activities = conn.execute(select(Activity.id, Activity.lead_id, Activity.duration_s)).all()
             leads = conn.execute(select(Lead.id, Lead.phone)).all()
