@@ -34,7 +34,8 @@ from crmsync.sync_engine import lease
 from crmsync.sync_engine.identity import REF, chunks
 from crmsync.sync_engine.outbox import OUTBOX, Route, changed_fields
 from crmsync.sync_engine.records import CanonicalPatch, SourceRecord
-from crmsync.sync_engine.state import load_states
+from crmsync.sync_engine.review import LINKS
+from crmsync.sync_engine.state import entity_table, load_states
 from crmsync.sync_engine.workspace import Workspace
 
 log = logging.getLogger("crmsync.writeback")
@@ -43,6 +44,7 @@ log = logging.getLogger("crmsync.writeback")
 class DrainStopped(Exception):
     """Raised inside a retry wait when the drain is asked to stop (not an error: the drain ends)."""
 
+ENTITY_ORDER = ("company", "lead", "deal", "activity", "payment")
 CALL_ATTEMPTS = 3  # immediate tries of one write call before its items wait for the next drain
 
 
@@ -112,7 +114,8 @@ class OutboxDrainer:
             by_entity: dict[str, list[DueItem]] = defaultdict(list)
             for item in due:
                 by_entity[item.entity].append(item)
-            for entity, items in by_entity.items():
+            # Parents first: a contact's company, a call's person must be in the target to be referred to.
+            for entity, items in sorted(by_entity.items(), key=lambda group: ENTITY_ORDER.index(group[0])):
                 try:
                     counts.update(self._push(target, entity, items))
                 except QuotaExhausted as exc:
@@ -281,6 +284,7 @@ class OutboxDrainer:
         if not done:
             return
         now = datetime.now(UTC)
+        created: list[str] = []
         with self.workspace.engine.begin() as conn:
             for entry, result in done:
                 external_id = result.external_id or entry.write.external_id
@@ -301,7 +305,21 @@ class OutboxDrainer:
                 else:
                     conn.execute(REF.insert().values(system=target, object=entry.object, external_id=external_id,
                                                      entity=entity, canonical_id=entry.item.canonical_id, **values))
+                    created.append(entry.item.canonical_id)
             _delete_unchanged(conn, [entry.item for entry, _ in done])
+            _release_dependents(conn, target, entity, created, now)
+
+
+def _release_dependents(conn: Connection, target: str, entity: str, created: Sequence[str], now: datetime) -> None:
+    """Items held because a record they refer to was not in the target yet (a call's person, a contact's company)
+    are due again once it is there."""
+    for part in chunks(sorted(created)):
+        for other_entity, column in LINKS.get(entity, []):
+            table = entity_table(other_entity)
+            dependents = select(table.c.id).where(table.c[column].in_(part))
+            conn.execute(update(OUTBOX).where(and_(
+                OUTBOX.c.target == target, OUTBOX.c.entity == other_entity, OUTBOX.c.status == "held",
+                OUTBOX.c.canonical_id.in_(dependents))).values(status="pending", next_attempt_at=now, updated_at=now))
 
 
 def _delete_unchanged(conn: Connection, items: Sequence[DueItem]) -> None:
