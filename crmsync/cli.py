@@ -11,7 +11,8 @@ from rich.table import Table
 from sqlalchemy import and_, select
 
 from crmsync.commands import runs
-from crmsync.commands.common import _state, console, err_console, friendly_errors, settings, store
+from crmsync.commands.common import _state, console, err_console, friendly_errors, open_engine, settings, store
+from crmsync.commands.logs import configure_logging
 from crmsync.commands.state import init, outbox_app, status
 from crmsync.errors import NotFoundError
 from crmsync.mappings.loader import check_mappings
@@ -38,16 +39,18 @@ app.command("status")(status)
 @app.callback()
 def main(
     config: Annotated[Path | None, typer.Option("--config", help="crmsync.yaml (default: $CRMSYNC_CONFIG)")] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks, debug logs and vendor SDK request "
+                                                        "logs.")] = False,
 ) -> None:
     _state.update(config=config, debug=debug)
+    configure_logging(debug)
 
 
 @db_app.command("upgrade")
 @friendly_errors
 def db_upgrade() -> None:
     """Create or migrate the canonical store to the current schema."""
-    engine = db.make_engine(settings().database_url)
+    engine = open_engine(settings())
     revision = db.upgrade(engine)
     console.print(f"canonical store at {engine.url.render_as_string(hide_password=True)} is at revision {revision}")
 
