@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -64,7 +64,15 @@ def say(text: str) -> None:
 
 
 class DataTable(Table):
-    """A table of data: cells are shown as they are, never read as Rich markup (a title `[vip]` stays)."""
+    """A table of data: cells are shown whole (folded when narrow, never cut to an ellipsis) and as they are,
+    never read as Rich markup (a title `[vip]` stays)."""
+
+    def __init__(self, *headers: str | Column, **kwargs: Any) -> None:
+        super().__init__(*(Column(h, overflow="fold") if isinstance(h, str) else h for h in headers), **kwargs)
+
+    def add_column(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("overflow", "fold")
+        super().add_column(*args, **kwargs)
 
     def add_row(self, *renderables: Any, **kwargs: Any) -> None:
         super().add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in renderables), **kwargs)

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
+from rich.table import Column
 
 from crmsync.commands.common import DataTable, console, friendly_errors, say, settings, store
 from crmsync.commands.lookup import (
@@ -39,8 +40,8 @@ def records_show(
     with_history: Annotated[bool, typer.Option("--history", help="Also every change, oldest first.")] = False,
 ) -> None:
     """A canonical lead, company or deal: each field's value, the system it came from and when, the record's
-    links in each system, and with --history its changes. Several matches (two leads with one phone) are
-    listed, not chosen between."""
+    links in each system, and with --history its changes and the runs that made them. Several matches (two
+    leads with one phone) are listed, not chosen between."""
     given = [Selector(kind, value) for kind, value in (("email", email), ("phone", phone), ("domain", domain),
                                                          ("id", record_id), ("ref", ref)) if value is not None]
     if len(given) != 1:
@@ -68,10 +69,10 @@ def records_show(
 
 def _print_matches(entity: str, selector: Selector, rows: list[Mapping[str, Any]],
                    refs: dict[str, list[Mapping[str, Any]]]) -> None:
-    table = DataTable("id", entity, "linked", "updated (UTC)",
-                  title=f"{len(rows)} records match {selector.kind} {selector.value}")
+    say(f"{len(rows)} {entity}s match {selector.kind} {selector.value}:")
+    table = DataTable(Column("id", no_wrap=True), entity, "linked", "updated (UTC)")  # ids whole: they are copied
     for row in rows:
-        table.add_row(row["id"], label(entity, row), ", ".join(ref_text(r) for r in refs.get(row["id"], [])) or "-",
+        table.add_row(row["id"], label(entity, row), "\n".join(ref_text(r) for r in refs.get(row["id"], [])) or "-",
                       _when(row["updated_at"]))
     console.print(table)
     say(f"show one with: crmsync records show --entity {entity} --id ID")
@@ -81,21 +82,21 @@ def print_record(entity: str, row: Mapping[str, Any], refs: list[Mapping[str, An
     provenance = unpack(row["provenance"])
     title = f"{entity} {row['id']}: {label(entity, row)}" + (
         f" (deleted {_when(row['deleted_at'])})" if row["deleted_at"] else "")
-    table = DataTable("field", "value", "source", "source time (UTC)", "run", title=title, title_justify="left")
+    say(title)  # not the table's title: that would wrap at the table's width
+    table = DataTable("field", "value", "source", "source time (UTC)")
     for name, value in row.items():
         if name in UNMERGED_COLUMNS or _empty(value):
             continue
-        source, moment, run = provenance.get(name) or ["", "", ""]
+        source, moment, _run = provenance.get(name) or ["", "", ""]
         if field_type(entity, name) is dict:  # {connection: that system's value}, e.g. owners
-            for connection, item in sorted(value.items()):
-                own = source == connection
-                table.add_row(f"{name}.{connection}", _show(item), connection, _when(moment) if own else "",
-                              (run or "") if own else "")
+            for connection, item in sorted(value.items()):  # the map's time is that of its last setter
+                table.add_row(f"{name}.{connection}", _show(item), connection,
+                              _when(moment) if source == connection else "")
             continue
-        table.add_row(name, _show(value), source, _when(moment), run or "")
+        table.add_row(name, _show(value), source, _when(moment))
     for name, value in sorted((row["custom"] or {}).items()):
-        source, moment, run = provenance.get(f"custom.{name}") or ["", "", ""]
-        table.add_row(f"custom.{name}", _show(value), source, _when(moment), run or "")
+        source, moment, _run = provenance.get(f"custom.{name}") or ["", "", ""]
+        table.add_row(f"custom.{name}", _show(value), source, _when(moment))
     console.print(table)
     say(f"created {_when(row['created_at'])}, updated {_when(row['updated_at'])} (UTC)")
     link_table = DataTable("connection", "object", "id", "modified there", "last read", "last pushed",

@@ -44,7 +44,7 @@ def test_the_same_lead_by_id_phone_and_any_systems_id(seeded, cli) -> None:
 def test_several_matches_are_listed_not_chosen_between(seeded, cli) -> None:
     result = cli("records", "show", "--phone", "+44 20 7946 0958")
     assert result.exit_code == 0, result.output
-    assert "3 records match phone +44 20 7946 0958" in result.stdout
+    assert "3 leads match phone +44 20 7946 0958:" in result.stdout
     for person in ("Alan Turing <alan@bletchley.uk>", "Alan Turing (dup) <a.turing@bletchley.uk>", "A. Turing"):
         assert person in result.stdout
     assert "source time" not in result.stdout  # no single record was picked and shown
