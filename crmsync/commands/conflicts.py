@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy import Table as SqlTable
 
 from crmsync.commands.common import DataTable, console, friendly_errors, say, settings, store
-from crmsync.commands.lookup import REVIEWED_ENTITIES, label, records_by_id, ref_text, refs_of
+from crmsync.commands.lookup import REVIEWED_ENTITIES, label, plain, records_by_id, ref_text, refs_of
 from crmsync.errors import ConfigError, NotFoundError
 from crmsync.store.models import Conflict
 
@@ -35,7 +35,8 @@ def conflicts_list(
     page: Annotated[int | None, typer.Option("--page", min=1, help="Page number (of --limit each).")] = None,
 ) -> None:
     """Open conflicts (and resolved ones with --all) in id order, oldest first, so pages stay put while new
-    conflicts open; page with --limit and --offset or --page."""
+    conflicts open; page with --limit and --offset or --page. Identity candidates show name, e-mail, phone,
+    company and their records in each system."""
     if offset is not None and page is not None:
         raise ConfigError("give --offset or --page, not both")
     if kind not in (None, "field", "identity"):
@@ -53,17 +54,17 @@ def conflicts_list(
         else:
             matching = _with_candidate_from(conn, query, system)
             total, rows = len(matching), matching[start:start + limit]
-        labels = _labels(conn, rows)
+        records, refs = _records(conn, rows)
     table = DataTable("id", title="Conflicts")
     for column in ("conflict", "record", "candidates"):
-        table.add_column(column, overflow="fold", ratio=1 if column != "conflict" else None)
+        table.add_column(column, overflow="fold", ratio={"record": 1, "candidates": 2}.get(column))
     table.add_column("opened", no_wrap=True)
     if include_resolved:
         table.add_column("status")
     for row in rows:
         what = f"{row['kind']} {row['entity']}" + (f".{row['field']}" if row["field"] else "")
-        cells = [str(row["id"]), what, labels.get((row["entity"], row["canonical_id"]), row["canonical_id"]),
-                 _summary(row, labels), _opened(row)]
+        cells = [str(row["id"]), what, label(row["entity"], records.get((row["entity"], row["canonical_id"]))),
+                 _summary(row, records, refs), _opened(row)]
         table.add_row(*cells, *([row["status"]] if include_resolved else []))
     if rows:
         console.print(table)
@@ -98,22 +99,41 @@ def _with_candidate_from(conn: Connection, query: Any, system: str) -> list[Mapp
                 found.append(row)
 
 
-def _labels(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], str]:
-    """(entity, canonical id) -> the record's label, for every record the rows name."""
+Key = tuple[str, str]  # (entity, canonical id)
+
+
+def _records(conn: Connection, rows: Sequence[Mapping[str, Any]]
+             ) -> tuple[dict[Key, Mapping[str, Any]], dict[Key, list[Mapping[str, Any]]]]:
+    """Every record the rows name (their own and identity candidates), and the identity candidates' links."""
     wanted: dict[str, set[str]] = {}
+    linked: dict[str, set[str]] = {}
     for row in rows:
-        ids = wanted.setdefault(row["entity"], set())
-        ids.add(row["canonical_id"])
-        ids.update(c["canonical_id"] for c in row["candidates"] if "canonical_id" in c)
-    return {(entity, record_id): label(entity, record)
-            for entity, ids in wanted.items() for record_id, record in records_by_id(conn, entity, ids).items()}
+        candidates = {c["canonical_id"] for c in row["candidates"] if "canonical_id" in c}
+        wanted.setdefault(row["entity"], set()).update({row["canonical_id"], *candidates})
+        linked.setdefault(row["entity"], set()).update(candidates)
+    records = {(entity, record_id): record for entity, ids in wanted.items()
+               for record_id, record in records_by_id(conn, entity, ids).items()}
+    refs = {(entity, record_id): found for entity, ids in linked.items()
+            for record_id, found in refs_of(conn, entity, ids).items()}
+    return records, refs
 
 
-def _summary(row: Mapping[str, Any], labels: Mapping[tuple[str, str], str]) -> str:
-    if row["kind"] == "identity":
-        return "\n".join(labels.get((row["entity"], c["canonical_id"]), c["canonical_id"])
-                          + (" (new)" if c.get("new") else "") for c in row["candidates"])
-    return "\n".join(f"{c['system']}={c['value']!r}" for c in row["candidates"])
+def _summary(row: Mapping[str, Any], records: Mapping[Key, Mapping[str, Any]],
+             refs: Mapping[Key, list[Mapping[str, Any]]]) -> str:
+    """A field conflict's values by system; an identity conflict's candidates, each with what tells them apart
+    (name, e-mail, phone, company ...) and the records they hold in each system."""
+    if row["kind"] != "identity":
+        return "\n".join(f"{c['system']}={c['value']!r}" for c in row["candidates"])
+    lines = []
+    for c in row["candidates"]:
+        key = (row["entity"], c["canonical_id"])
+        record = records.get(key)
+        facts = [_name(row["entity"], record)] + [plain(record[d]) for d in DETAILS.get(row["entity"], ())
+                                                  if record is not None and record[d] not in (None, "")]
+        sources = ", ".join(ref_text(ref) for ref in refs.get(key, []))
+        lines.append("• " + ", ".join(fact for fact in facts if fact) + (" (new)" if c.get("new") else "")
+                     + (f" [{sources}]" if sources else ""))
+    return "\n".join(lines)
 
 
 def _opened(row: Mapping[str, Any]) -> str:

@@ -52,7 +52,10 @@ def test_identity_candidates_show_who_they_are_and_where_they_come_from(seeded, 
     listed = cli("conflicts", "list", "--kind", "identity").stdout
     row = next(line for line in listed.splitlines() if line.startswith("│") and "A. Turing" in line.split("│")[3])
     conflict_id = row.split("│")[1].strip()
-    assert "Alan Turing <alan@bletchley.uk>" in listed and "(new)" in listed
+    # Each candidate with what tells it apart and its records in each system.
+    assert "• Alan Turing, alan@bletchley.uk, +442079460958, Bletchley Park [salesforce:Lead/00Q000000000003AAA]" \
+        in listed, listed
+    assert "• A. Turing, +442079460958 (new) [hubspot:contacts/103]" in listed
     shown = cli("conflicts", "show", conflict_id)
     assert shown.exit_code == 0, shown.output
     rows = {line.split("│")[2].strip(): [cell.strip() for cell in line.split("│")[3:-1]]
