@@ -28,7 +28,7 @@ from crmsync.config.connections import SYSTEMS
 
 VENDOR_LOGGERS = ("urllib3", "requests", "httpx", "httpcore", "hpack", "hubspot", "stripe", "zeep",
                   "simple_salesforce", "razorpay", "SDKLogger", "apscheduler", "uvicorn", "asyncio", "faker",
-                  "multipart", "python_multipart")
+                  "multipart", "python_multipart", "alembic", "sqlalchemy")
 REPEAT_WINDOW_SECONDS = 3600.0
 _DOUBLED_SYSTEM = re.compile(rf"\b({'|'.join(SYSTEMS)}) \1\b")
 # APScheduler: a run skipped because the previous one is still going, or a missed run coalesced into the next.

@@ -68,10 +68,11 @@ def test_serve_logs_leave_vendor_info_out(capsys) -> None:
     configure_logging(debug=False, verbose=True, serving=True)
     logging.getLogger("httpx").info("HTTP Request: POST https://api.hubapi.com/crm/v3/objects/contacts")
     logging.getLogger("urllib3.connectionpool").info("Resetting dropped connection: api.stripe.com")
+    logging.getLogger("alembic.runtime.migration").info("Context impl SQLiteImpl.")
     logging.getLogger("crmsync.serve").info("receiving webhooks for hubspot")
     err = capsys.readouterr().err
     assert "receiving webhooks for hubspot" in err and "info crmsync.serve:" in err
-    assert "hubapi" not in err and "stripe" not in err
+    assert "hubapi" not in err and "stripe" not in err and "SQLiteImpl" not in err
 
 
 def skipped_run_output(capsys: pytest.CaptureFixture[str], debug: bool) -> str:
