@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 console = Console()
 err_console = Console(stderr=True)
-_state: dict[str, Any] = {"debug": False, "config": None}
+_state: dict[str, Any] = {"debug": False, "config": None, "running": False}
 _opened: list[Engine] = []  # engines the running command opened; closed when it ends
 F = TypeVar("F", bound=Callable[..., Any])
 URL_EXAMPLES = "sqlite:///crmsync.db or postgresql+psycopg://user@host:5432/db"
