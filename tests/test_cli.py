@@ -50,15 +50,15 @@ def test_db_upgrade_then_demo_data_can_be_inspected(env):
     assert "The call is on Ada once in each CRM (Salesforce, HubSpot, Zoho)" in demo.output
     shown = run("records", "show", "--email", "ADA@analytical.io")
     assert shown.exit_code == 0
-    assert "zoho" in shown.output and "hubspot" in shown.output and "linked: salesforce:" in shown.output
+    assert "zoho" in shown.output and "hubspot" in shown.output and "│ salesforce │ Lead " in shown.output
     listed = run("conflicts", "list")
     assert "identity" in listed.output and "lead_status" in listed.output
 
 
 def test_conflict_show_and_resolve(env):
     run("demo", "--db", str(env / "store.db"))
-    listing = run("conflicts", "list").output
-    field_id = next(line.split()[1] for line in listing.splitlines() if "lead_status" in line)
+    listing = run("conflicts", "list", "--kind", "field").output
+    field_id = next(line.split()[1] for line in listing.splitlines() if line.startswith("│"))
     shown = run("conflicts", "show", field_id)
     assert "salesforce" in shown.output and "hubspot" in shown.output
     bad = run("conflicts", "resolve", field_id, "--take", "zoho")

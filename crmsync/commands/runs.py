@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from collections.abc import Iterator
@@ -11,10 +10,12 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from crmsync.commands.common import console, err_console, friendly_errors, settings
+from crmsync.commands.common import _state, console, err_console, friendly_errors, open_workspace, settings
+from crmsync.commands.logs import configure_logging, one_line, runs_reported_here
 from crmsync.commands.progress import ProgressObserver, plan_table, summary_table
-from crmsync.errors import ConfigError
+from crmsync.errors import ConfigError, CrmsyncError
 from crmsync.sync_engine.runner import RunSummary, SyncRunner
 from crmsync.sync_engine.workspace import Workspace
 from crmsync.sync_engine.writeback import OutboxDrainer
@@ -64,8 +65,9 @@ def _report(summary: RunSummary, dry_run: bool) -> None:
             console.print(f"  would update {example['stream']} {example['canonical_id']}: "
                           + ", ".join(f"{k}: {v[0]!r} → {v[1]!r}" for k, v in example["changes"].items()),
                           highlight=False, soft_wrap=True)
-    if summary.error:
-        err_console.print(f"[red]{summary.status}:[/red] {summary.error}", highlight=False, soft_wrap=True)
+    if summary.error:  # the one place a run's failure is printed (the runner's own warning is demoted)
+        err_console.print(f"[red]{summary.status}:[/red] {escape(one_line(summary.error))}", highlight=False,
+                          soft_wrap=True)
     console.print(f"run id {summary.run_id}")
 
 
@@ -87,10 +89,10 @@ def run_backfill(connection: str, objects: list[str] | None, since: str | None, 
     start, end = _moment(since, "--since"), _moment(until, "--until")
     if start and end and start >= end:
         raise ConfigError(f"--since {since} is not before --until {until}")
-    workspace = Workspace(settings())
+    workspace = open_workspace(settings())
     stop = threading.Event()
     try:
-        with stop_on_ctrl_c(stop), ProgressObserver(console) as observer:
+        with runs_reported_here(), stop_on_ctrl_c(stop), ProgressObserver(console) as observer:
             runner = SyncRunner(workspace, connection, observer, stop)
             summary = runner.backfill(objects, start, end, resume=resume, dry_run=dry_run)
     except KeyboardInterrupt:
@@ -117,29 +119,64 @@ def sync(
 
 @friendly_errors
 def run_sync(connection: str | None, push: bool) -> None:
-    workspace = Workspace(settings())
+    workspace = open_workspace(settings())
     failed = False
     stop = threading.Event()
     try:
-        names = [connection] if connection else [c.name for c in workspace.connections if c.pulled_objects()]
-        with stop_on_ctrl_c(stop):
-            for name in names:
-                with ProgressObserver(console) as observer:
-                    summary = SyncRunner(workspace, name, observer, stop).incremental()
+        names = [workspace.connection(connection).name] if connection else [
+            c.name for c in workspace.connections if c.pulled_objects()]
+        with runs_reported_here(), stop_on_ctrl_c(stop):
+            for name in names:  # a connection that fails (its run row says why) does not stop the others
+                try:
+                    with ProgressObserver(console) as observer:
+                        summary = SyncRunner(workspace, name, observer, stop).incremental()
+                except CrmsyncError as exc:
+                    if _state["debug"]:
+                        raise
+                    err_console.print(f"[red]incremental of {name} failed:[/red] {escape(one_line(str(exc)))}",
+                                      highlight=False, soft_wrap=True)
+                    failed = True
+                    continue
                 _report(summary, dry_run=False)
                 failed = failed or summary.status not in ("ok", "stopped")
             if push and not stop.is_set():
-                _print_push(OutboxDrainer(workspace, stop=stop).drain())
+                failed = not _push(workspace, reported=set(names), stop=stop) or failed
     finally:
         workspace.close()
     if failed:
         raise typer.Exit(1)
 
 
+def _push(workspace: Workspace, reported: set[str], stop: threading.Event | None = None) -> bool:
+    """Drain the outbox to each target in turn; items for one that cannot be reached wait in the outbox.
+    Returns whether every target could be tried."""
+    targets = sorted({route.target for routes in workspace.routes.by_entity.values() for route in routes})
+    drainer, complete = OutboxDrainer(workspace, stop=stop), True
+    for target in targets:
+        if drainer.stop.is_set():
+            break
+        reason = workspace.connection(target).unavailable
+        if reason is not None:
+            console.print(f"write-back to {target}: waiting in the outbox"
+                          + (" (see above)" if target in reported else f" ({one_line(reason)})"), highlight=False,
+                          markup=False)
+            complete = False
+            continue
+        try:
+            _print_push(drainer.drain([target]))
+        except CrmsyncError as exc:  # e.g. its connector cannot be built: the other targets still get theirs
+            if _state["debug"]:
+                raise
+            err_console.print(f"[red]write-back to {target} failed:[/red] {escape(one_line(str(exc)))}",
+                              highlight=False, soft_wrap=True)
+            complete = False
+    return complete
+
+
 def _print_push(results: dict[str, Any]) -> None:
     for target, counts in results.items():
         shown = ", ".join(f"{key} {value}" for key, value in sorted(counts.items()) if value) or "nothing due"
-        console.print(f"write-back to {target}: {shown}", highlight=False)
+        console.print(f"write-back to {target}: {shown}", highlight=False, markup=False)
 
 
 def serve(
@@ -157,24 +194,34 @@ def serve(
 def run_serve(host: str | None, port: int | None, with_scheduler: bool, verbose: bool) -> None:
     import uvicorn
 
-    from crmsync.receiver.server import Receiver
+    from crmsync.receiver.server import Receiver, bind_listener
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(debug=_state["debug"], verbose=verbose, serving=True)
     config = settings()
-    workspace = Workspace(config)
-    receiver = Receiver(workspace, with_scheduler=with_scheduler)
-    server = uvicorn.Server(uvicorn.Config(receiver.app, host=host or config.server.host,
-                                           port=config.server.port if port is None else port, log_config=None,
+    unusable = [c.unavailable for c in config.connections if c.enabled and c.unavailable]
+    if unusable:
+        raise ConfigError(f"crmsync serve runs every enabled connection; {'; '.join(unusable)} "
+                          "(or set `enabled: false` on it)")
+    host = host or config.server.host
+    listener = bind_listener(host, config.server.port if port is None else port)  # taken: one line, no banner
+    try:
+        workspace = open_workspace(config)
+        receiver = Receiver(workspace, with_scheduler=with_scheduler)
+    except BaseException:
+        listener.close()
+        raise
+    bound_port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(receiver.app, host=host, port=bound_port, log_config=None,
                                            access_log=False, lifespan="off", timeout_graceful_shutdown=5))
     receiver.start()
-    console.print(f"crmsync serve on http://{server.config.host}:{server.config.port}: webhooks for "
+    console.print(f"crmsync serve on http://{host}:{bound_port}: webhooks for "
                   f"{', '.join(receiver.adapters) or 'no connection'}"
                   + ("; scheduled syncs and outbox running" if with_scheduler else "") + ". Ctrl-C stops.",
                   highlight=False)
     try:
-        server.run()  # handles SIGINT/SIGTERM: stops accepting, finishes requests in flight
+        server.run(sockets=[listener])  # handles SIGINT/SIGTERM: stops accepting, finishes requests in flight
     finally:
         console.print("stopping: running passes finish their page; stored events wait in the inbox")
         receiver.stop()
         workspace.close()
+        listener.close()

@@ -7,19 +7,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 from sqlalchemy import Table as SqlTable
 from sqlalchemy import func, select
 
-from crmsync.commands.common import console, friendly_errors, settings, store
-from crmsync.errors import ConfigError
-from crmsync.store.models import Checkpoint, Conflict, SyncRun
+from crmsync.commands.common import DataTable, console, err_console, friendly_errors, settings, store
+from crmsync.commands.logs import one_line
+from crmsync.errors import ConfigError, NotFoundError
+from crmsync.store.models import Checkpoint, Conflict, OutboxItem, SyncRun
 from crmsync.sync_engine import outbox as outbox_store
 
 outbox_app = typer.Typer(help="Write-back waiting to be pushed, and dead letters.", no_args_is_help=True)
 RUNS: SqlTable = SyncRun.__table__  # type: ignore[assignment]
 CHECKPOINTS: SqlTable = Checkpoint.__table__  # type: ignore[assignment]
 CONFLICTS: SqlTable = Conflict.__table__  # type: ignore[assignment]
+OUTBOX: SqlTable = OutboxItem.__table__  # type: ignore[assignment]
 
 
 def _age(moment: datetime | None) -> str:
@@ -38,7 +40,7 @@ def status() -> None:
     config = settings()
     engine = store()
     depth = outbox_store.depth(engine)
-    table = Table("connection", "system", "last run", "status", "counts", "cursor moved", "outbox", "dead letters",
+    table = DataTable("connection", "system", "last run", "status", "counts", "cursor moved", "outbox", "dead letters",
                   title="crmsync status")
     with engine.connect() as conn:
         for connection in config.connections:
@@ -50,11 +52,16 @@ def status() -> None:
             queued = depth.get(connection.name, {})
             table.add_row(connection.name, connection.system,
                           f"{last['kind']} {_age(last['started_at'])}" if last else "never",
-                          (last["status"] + (f": {last['error'][:60]}" if last["error"] else "")) if last else "-",
+                          (last["status"] + (f": {one_line(last['error'])[:60]}" if last["error"] else ""))
+                          if last else "-",
                           counts or "-", _age(moved), str(queued.get("pending", 0)), str(queued.get("dead", 0)))
         open_conflicts = conn.execute(select(func.count()).select_from(CONFLICTS).where(
             CONFLICTS.c.status == "open")).scalar()
     console.print(table)
+    for connection in config.connections:
+        if connection.unavailable:
+            err_console.print(f"[yellow]cannot run:[/yellow] {escape(connection.unavailable)}", highlight=False,
+                              soft_wrap=True)
     if not config.connections:
         console.print("no connections configured: `crmsync init` writes a starter crmsync.yaml")
     console.print(f"open conflicts: {open_conflicts} (crmsync conflicts list)")
@@ -68,11 +75,12 @@ def outbox_list(
 ) -> None:
     """Items waiting to be pushed (or dead letters), oldest first."""
     items = outbox_store.list_items(store(), "dead" if dead else None, limit)
-    table = Table("id", "target", "entity", "record", "status", "attempts", "next try", "last error", title="Outbox")
+    table = DataTable("id", "target", "entity", "record", "status", "attempts", "next try", "last error",
+                      title="Outbox")
     for item in items:
         table.add_row(str(item["id"]), item["target"], item["entity"], item["canonical_id"], item["status"],
                       str(item["attempts"]), item["next_attempt_at"].isoformat(timespec="seconds"),
-                      (item["last_error"] or "")[:80])
+                      one_line(item["last_error"] or "")[:80])
     console.print(table if items else "the outbox is empty")
 
 
@@ -85,8 +93,14 @@ def outbox_retry(
     """Make dead letters due again; the next drain (`crmsync sync` or `serve`) pushes them."""
     if (item_id is None) == (not retry_all):
         raise ConfigError("give a dead letter's id or --all")
-    count = outbox_store.retry(store(), None if retry_all else [item_id])  # type: ignore[list-item]
-    console.print(f"{count} dead letter(s) will be retried" if count else "no such dead letter")
+    engine = store()
+    count = outbox_store.retry(engine, None if retry_all else [item_id])  # type: ignore[list-item]
+    if item_id is not None and not count:
+        with engine.connect() as conn:
+            status = conn.execute(select(OUTBOX.c.status).where(OUTBOX.c.id == item_id)).scalar()
+        raise NotFoundError(f"outbox item {item_id} is {status}, not a dead letter: it is pushed (or held) as it is"
+                            if status else f"no outbox item {item_id}: see `crmsync outbox list --dead`")
+    console.print(f"{count} dead letter(s) will be retried" if count else "there are no dead letters")
 
 
 STARTER = """\

@@ -1,8 +1,10 @@
 """Connections in crmsync.yaml: which account of which system, how to reach it, what flows which way.
 
 Credentials are written as `${ENV_VAR}` references (or literals, for the sandbox) and held as SecretStr, so
-neither a repr, a log line nor an error message can show them. A missing variable is an error that names
-the connection, the key and the variable.
+neither a repr, a log line nor an error message can show them. A credential whose variable is not set makes
+only its own connection unusable: the configuration still loads (status, review and the other connections
+keep working), and whatever needs that connection's secrets gets a ConfigError naming the connection, the
+key and the variable.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 from crmsync.config.deletes import DEFAULT_DELETE_POLICY, DeletePolicy
 from crmsync.errors import ConfigError
@@ -54,6 +56,8 @@ class ConnectionConfig(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
     deletes: DeletePolicy = DEFAULT_DELETE_POLICY  # what a delete in this system does (config/deletes.py)
+    # credential key -> the ${VARIABLES} it refers to that were not set when the configuration was loaded
+    _unset: dict[str, list[str]] = PrivateAttr(default_factory=dict)
 
     @field_validator("objects", mode="before")
     @classmethod
@@ -67,8 +71,26 @@ class ConnectionConfig(BaseModel):
         return value
 
     def secret(self, key: str) -> str | None:
+        """The credential's value; ConfigError when it refers to an environment variable that is not set."""
+        if key in self._unset:
+            raise ConfigError(self.unavailable or "")
         value = self.credentials.get(key)
         return value.get_secret_value() if value is not None else None
+
+    def mark_unset(self, unset: dict[str, list[str]]) -> None:
+        """Record credentials whose `${VAR}` was not set (see `load_settings`)."""
+        self._unset = {key: list(names) for key, names in unset.items()}
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why this connection cannot reach its system (credentials refer to unset variables), or None."""
+        if not self._unset:
+            return None
+        names = sorted({name for names in self._unset.values() for name in names})
+        keys = ", ".join(f"credentials.{key}" for key in sorted(self._unset))
+        return (f"connection {self.name}: environment variable{'s' if len(names) > 1 else ''} "
+                f"{', '.join(names)} ({keys}) {'are' if len(names) > 1 else 'is'} not set; export "
+                f"{'them' if len(names) > 1 else 'it'} or change the value in the configuration")
 
     def pulled_objects(self) -> list[str]:
         return [name for name, flow in self.objects.items() if flow.pulls]
@@ -77,18 +99,25 @@ class ConnectionConfig(BaseModel):
         return [name for name, flow in self.objects.items() if flow.pushes]
 
 
-def expand_env(raw: Any, where: str = "") -> Any:
-    """Replace `${VAR}` in every string of a loaded YAML tree; a variable that is not set is a ConfigError."""
+def expand_env(raw: Any, where: str = "", unset: dict[str, list[str]] | None = None) -> Any:
+    """Replace `${VAR}` in every string of a loaded YAML tree.
+
+    A variable that is not set is a ConfigError naming `where`, unless `unset` is given: then it becomes an
+    empty string and its name is collected there under the key path it was found at.
+    """
     if isinstance(raw, dict):
-        return {key: expand_env(value, f"{where}.{key}" if where else str(key)) for key, value in raw.items()}
+        return {key: expand_env(value, f"{where}.{key}" if where else str(key), unset) for key, value in raw.items()}
     if isinstance(raw, list):
-        return [expand_env(value, f"{where}.{index}") for index, value in enumerate(raw)]
+        return [expand_env(value, f"{where}.{index}", unset) for index, value in enumerate(raw)]
     if isinstance(raw, str) and "${" in raw:
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
-            if name not in os.environ:
+            if name in os.environ:
+                return os.environ[name]
+            if unset is None:
                 raise ConfigError(f"{where}: environment variable {name} is not set; export it or change the value")
-            return os.environ[name]
+            unset.setdefault(where, []).append(name)
+            return ""
 
         return ENV_REFERENCE.sub(substitute, raw)
     return raw

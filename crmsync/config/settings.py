@@ -114,7 +114,7 @@ def load_settings(explicit: Path | None = None) -> Settings:
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must hold a mapping of settings at the top level")
         raw = loaded or {}
-    raw = expand_env(raw)
+    raw, unset = _expand_environment(raw)
     if os.environ.get(DATABASE_URL_ENV):
         raw["database_url"] = os.environ[DATABASE_URL_ENV]
     try:
@@ -131,8 +131,33 @@ def load_settings(explicit: Path | None = None) -> Settings:
                 value = getattr(connection, key)
                 if value is not None and not value.is_absolute():
                     setattr(connection, key, path.parent / value)
+    for index, missing in unset.items():  # their connections load, but cannot be used until they are set
+        settings.connections[index].mark_unset(missing)
     settings.config_file = path
     return settings
+
+
+def _expand_environment(raw: dict[str, object]) -> tuple[dict[str, object], dict[int, dict[str, list[str]]]]:
+    """`${VAR}` references expanded. A variable missing from a connection's credentials affects only that
+    connection: it is returned (connection index -> credential key -> variables) instead of raised."""
+    connections = raw.get("connections")
+    if not isinstance(connections, list):
+        return expand_env(raw), {}
+    expanded: list[object] = []
+    unset: dict[int, dict[str, list[str]]] = {}
+    for index, entry in enumerate(connections):
+        where = f"connections[{entry.get('name') or index}]" if isinstance(entry, dict) else f"connections.{index}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("credentials"), dict):
+            expanded.append(expand_env(entry, where))
+            continue
+        missing: dict[str, list[str]] = {}
+        credentials = expand_env(entry["credentials"], "", missing)
+        expanded.append({**expand_env({k: v for k, v in entry.items() if k != "credentials"}, where),
+                         "credentials": credentials})
+        if missing:
+            unset[index] = missing
+    rest = expand_env({key: value for key, value in raw.items() if key != "connections"})
+    return {**rest, "connections": expanded}, unset
 
 
 def _key_path(raw: dict[str, object], loc: tuple[int | str, ...]) -> str:

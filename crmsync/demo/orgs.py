@@ -2,7 +2,10 @@
 (and one Salesforce Opportunity), plus a Stripe account and a Five9 domain, empty until the demo uses them.
 
 The bundled records are created as each system's users would, each at its own time on that system's sandbox
-clock; then every clock is set to now, so everything the demo does afterwards happens after them.
+clock; then every clock is set to now (`live_from`), so everything the demo does afterwards happens after them.
+Each later step of the demo moves every clock on by a few seconds first (`next_step`), so a step's changes are
+always later than the previous step's, also for systems whose timestamps have whole seconds only: the merge
+(latest wins) then decides the same way on every run.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ SYNCED = {"salesforce": {"Lead": "both", "Opportunity": "both", "Task": "both"},
           "stripe": {"customers": "pull", "payment_intents": "pull"},
           "five9": {"calls": "pull"}}
 EMAIL_FIELD = {"salesforce": "Email", "hubspot": "email", "zoho": "Email"}
+STEP_SECONDS = 5  # how far every sandbox clock moves on between demo steps (HubSpot signatures allow 5 minutes)
 TITLE_FIELD = {"salesforce": "Title", "hubspot": "jobtitle", "zoho": "Designation"}
 
 
@@ -41,6 +45,9 @@ class DemoSystems:
         self.endpoints: dict[str, SandboxEndpoint] = {}
         # The constant a Five9 admin adds to a web connector so that crmsync's receiver can tell it is genuine.
         self.web_connector_secret = secrets.token_urlsafe(18)
+        # The token Zoho echoes in each notification, so that the receiver can tell it is genuine.
+        self.zoho_notification_token = secrets.token_urlsafe(18)
+        self.live_from = datetime.now(UTC)  # the sandboxes' time when the demo's own steps begin
 
     def __enter__(self) -> DemoSystems:
         try:
@@ -52,7 +59,9 @@ class DemoSystems:
                                                                   "type": "string", "fieldType": "text"})
             for system in SYSTEMS:
                 self._populate(system)
-                self.admin(system, "POST", "clock/set", {"now": datetime.now(UTC).isoformat(), "freeze": False})
+            self.live_from = datetime.now(UTC)
+            for system in self.endpoints:
+                self.admin(system, "POST", "clock/set", {"now": self.live_from.isoformat(), "freeze": False})
         except BaseException:
             self._stack.close()
             raise
@@ -69,6 +78,11 @@ class DemoSystems:
 
     def __exit__(self, *_: object) -> None:
         self._stack.close()
+
+    def next_step(self) -> None:
+        """Move every sandbox clock on by STEP_SECONDS (see the module docstring)."""
+        for system in self.endpoints:
+            self.admin(system, "POST", "clock/advance", {"seconds": STEP_SECONDS})
 
     def admin(self, system: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """The sandbox admin API: acts as a user or the admin of the system."""
@@ -134,8 +148,9 @@ class DemoSystems:
                                f"{response.text[:300]}")
         return [str(link["toObjectId"]) for link in response.json()["results"]]
 
-    def connections(self) -> list[dict[str, Any]]:
-        """crmsync.yaml `connections:` entries for every system (sandbox credentials, its CA)."""
+    def connections(self, receiver_url: str | None = None) -> list[dict[str, Any]]:
+        """crmsync.yaml `connections:` entries for every system (sandbox credentials, its CA). With the
+        receiver's URL, Zoho notifications are set up too (they are subscribed when the receiver starts)."""
         def entry(system: str, credentials: dict[str, Any], base_url: str, options: dict[str, Any]) -> dict[str, Any]:
             endpoint = self.endpoints[system]
             return {"name": system, "system": system, "base_url": base_url, "ca_bundle": endpoint.ca_bundle,
@@ -147,8 +162,9 @@ class DemoSystems:
                   self.endpoints["salesforce"].base_url, {"lookback_seconds": 0}),
             entry("hubspot", {"access_token": hs["private_app_token"], "client_secret": hs["client_secret"]},
                   self.endpoints["hubspot"].base_url, {}),
-            entry("zoho", {k: zoho[k] for k in ("client_id", "client_secret", "refresh_token")}, zoho["accounts_url"],
-                  {}),
+            entry("zoho", {**{k: zoho[k] for k in ("client_id", "client_secret", "refresh_token")},
+                           **({"notification_token": self.zoho_notification_token} if receiver_url else {})},
+                  zoho["accounts_url"], {"notify_url": f"{receiver_url}/webhooks/zoho"} if receiver_url else {}),
             entry("stripe", {"api_key": stripe["api_key"]}, self.endpoints["stripe"].base_url, {}),
             entry("five9", {"username": five9["username"], "password": five9["password"],
                             "web_connector_secret": self.web_connector_secret},

@@ -7,12 +7,14 @@ serves. `stop()` stops processing after the current batch: stored events stay in
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from crmsync.errors import CrmsyncError
+from crmsync.errors import ConfigError, CrmsyncError
 from crmsync.receiver.app import create_app
 from crmsync.receiver.events import WebhookAdapter, build_adapter, has_adapter
 from crmsync.receiver.metrics import ReceiverMetrics
@@ -90,6 +92,31 @@ class Receiver:
             thread, stopping = self._processor
             stopping.set()
             thread.join(timeout=30)
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """The listening socket `crmsync serve` answers on, bound before anything is announced or started; a port
+    that is taken (or an address this machine does not have) is a ConfigError in one line."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                                 flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {host!r}: {exc.strerror}; check server.host or --host") from None
+    listener = socket.socket(family, kind, proto)
+    try:
+        # As uvicorn does: a restart may reuse a port whose old connections linger in TIME_WAIT. It still
+        # cannot take a port another process is listening on.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(2048)
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(f"port {port} on {host} is already in use (another crmsync serve?); stop that "
+                              "process or choose another port with --port or server.port") from None
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}; check server.host/server.port "
+                          "or --host/--port") from None
+    return listener
 
 
 class BackgroundServer:

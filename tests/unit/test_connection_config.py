@@ -20,6 +20,13 @@ connections:
 """
 
 
+HUBSPOT = """
+  - name: hs
+    system: hubspot
+    credentials: {access_token: literal-token}
+"""
+
+
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "crmsync.yaml"
     path.write_text(text, encoding="utf-8")
@@ -37,11 +44,23 @@ def test_a_connection_loads_with_secrets_from_the_environment(tmp_path, monkeypa
     assert connection.ca_bundle == tmp_path / "certs" / "ca.pem"  # relative to the file
 
 
-def test_a_missing_variable_names_the_key_and_the_variable(tmp_path, monkeypatch) -> None:
+def test_a_missing_variable_blocks_only_its_connection_and_names_it(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("SF_SECRET", raising=False)
-    with pytest.raises(ConfigError, match=r"connections\.0\.credentials\.client_secret: environment variable "
-                                          r"SF_SECRET is not set"):
-        load_settings(write(tmp_path, GOOD))
+    settings = load_settings(write(tmp_path, GOOD + HUBSPOT))  # loads: the other connection stays usable
+    connection = settings.connection("sf-eu")
+    reason = ("connection sf-eu: environment variable SF_SECRET (credentials.client_secret) is not set; export it "
+              "or change the value in the configuration")
+    assert connection.unavailable == reason and settings.connection("hs").unavailable is None
+    with pytest.raises(ConfigError) as raised:
+        connection.secret("client_secret")
+    assert str(raised.value) == reason
+    assert settings.connection("hs").secret("access_token") == "literal-token"
+
+
+def test_a_missing_variable_outside_credentials_names_the_connection(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("SF_HOST", raising=False)
+    with pytest.raises(ConfigError, match=r"connections\[sf-eu\]\.base_url: environment variable SF_HOST is not set"):
+        load_settings(write(tmp_path, GOOD.replace("https://127.0.0.1:8700", "${SF_HOST}")))
 
 
 @pytest.mark.parametrize(("text", "message"), [
