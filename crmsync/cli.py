@@ -30,6 +30,7 @@ app.add_typer(outbox_app, name="outbox")
 app.command("init")(init)
 app.command("backfill")(runs.backfill)
 app.command("sync")(runs.sync)
+app.command("reconcile")(runs.reconcile)
 app.command("serve")(runs.serve)
 app.command("status")(status)
 

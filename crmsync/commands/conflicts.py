@@ -199,8 +199,13 @@ def conflicts_resolve(
     conflict_id: int,
     take: Annotated[str, typer.Option("--take", help="The system whose value wins (identity: the id to keep).")],
 ) -> None:
-    """Resolve a conflict by taking one candidate."""
+    """Resolve a conflict by taking one candidate; the decision is queued for write-back to every system."""
+    from crmsync.commands.common import open_workspace
     from crmsync.sync_engine.review import resolve_conflict
 
-    config = settings()
-    say(resolve_conflict(store(), conflict_id, take, config.merge))
+    workspace = open_workspace(settings())
+    try:
+        done = resolve_conflict(workspace.engine, conflict_id, take, workspace.settings.merge, workspace.routes)
+    finally:
+        workspace.close()
+    say(f"{done}; queued for write-back (the next `crmsync sync` or `serve` pushes it)")

@@ -112,13 +112,42 @@ def sync(
     connection: Annotated[str | None, typer.Argument(help="One connection (default: every one).")] = None,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit (use `serve` to keep going).")] = True,
     push: Annotated[bool, typer.Option(help="Drain the outbox after pulling.")] = True,
+    confirm_deletes: Annotated[bool, typer.Option(
+        "--confirm-deletes", help="Apply deletes even past the mass-delete rail (deletes.max_share/max_count).")
+    ] = False,
 ) -> None:
     """One incremental pass from each stream's checkpoint, then write-back to the other connections."""
-    run_sync(connection, push)
+    run_sync(connection, push, confirm_deletes)
+
+
+def reconcile(
+    connection: Annotated[str, typer.Argument(help="The connection whose hard deletes to find.")],
+    objects: Annotated[list[str] | None, typer.Option("--object", help="Only this object (repeatable).")] = None,
+    confirm_deletes: Annotated[bool, typer.Option(
+        "--confirm-deletes", help="Apply deletes even past the mass-delete rail.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Write nothing; print what would change.")] = False,
+) -> None:
+    """Find records deleted for good in a system (purged, GDPR-deleted: no incremental read reports them) by
+    listing its ids, and apply them as deletes under the connection's delete policy."""
+    run_reconcile(connection, objects, confirm_deletes, dry_run)
 
 
 @friendly_errors
-def run_sync(connection: str | None, push: bool) -> None:
+def run_reconcile(connection: str, objects: list[str] | None, confirm_deletes: bool, dry_run: bool) -> None:
+    workspace = open_workspace(settings())
+    try:
+        with runs_reported_here(), ProgressObserver(console) as observer:
+            runner = SyncRunner(workspace, connection, observer, confirm_deletes=confirm_deletes)
+            summary = runner.reconcile_deletes(objects, dry_run=dry_run)
+    finally:
+        workspace.close()
+    _report(summary, dry_run)
+    if summary.status not in ("ok", "stopped"):
+        raise typer.Exit(1)
+
+
+@friendly_errors
+def run_sync(connection: str | None, push: bool, confirm_deletes: bool = False) -> None:
     workspace = open_workspace(settings())
     failed = False
     stop = threading.Event()
@@ -129,7 +158,7 @@ def run_sync(connection: str | None, push: bool) -> None:
             for name in names:  # a connection that fails (its run row says why) does not stop the others
                 try:
                     with ProgressObserver(console) as observer:
-                        summary = SyncRunner(workspace, name, observer, stop).incremental()
+                        summary = SyncRunner(workspace, name, observer, stop, confirm_deletes).incremental()
                 except CrmsyncError as exc:
                     if _state["debug"]:
                         raise

@@ -41,7 +41,7 @@ def status() -> None:
     engine = store()
     depth = outbox_store.depth(engine)
     table = DataTable("connection", "system", "last run", "status", "counts", "cursor moved", "outbox", "dead letters",
-                  title="crmsync status")
+                      "held", title="crmsync status")
     with engine.connect() as conn:
         for connection in config.connections:
             last = conn.execute(select(RUNS).where(RUNS.c.connection == connection.name)
@@ -54,10 +54,15 @@ def status() -> None:
                           f"{last['kind']} {_age(last['started_at'])}" if last else "never",
                           (last["status"] + (f": {one_line(last['error'])[:60]}" if last["error"] else ""))
                           if last else "-",
-                          counts or "-", _age(moved), str(queued.get("pending", 0)), str(queued.get("dead", 0)))
+                          counts or "-", _age(moved), str(queued.get("pending", 0)), str(queued.get("dead", 0)),
+                          str(queued.get("held", 0)))
         open_conflicts = conn.execute(select(func.count()).select_from(CONFLICTS).where(
             CONFLICTS.c.status == "open")).scalar()
     console.print(table)
+    for target, reasons in outbox_store.held_reasons(engine).items():
+        for reason, count in reasons:  # records a target cannot hold as they stand: not sent, not failures
+            console.print(f"held for {target}: {count} x {one_line(reason)}", highlight=False, markup=False,
+                          soft_wrap=True)
     for connection in config.connections:
         if connection.unavailable:
             err_console.print(f"[yellow]cannot run:[/yellow] {escape(connection.unavailable)}", highlight=False,
@@ -71,10 +76,14 @@ def status() -> None:
 @friendly_errors
 def outbox_list(
     dead: Annotated[bool, typer.Option("--dead", help="Only dead letters.")] = False,
+    held: Annotated[bool, typer.Option("--held", help="Only items held back (the reason is the last error).")
+                    ] = False,
     limit: Annotated[int, typer.Option(help="At most this many items.")] = 100,
 ) -> None:
-    """Items waiting to be pushed (or dead letters), oldest first."""
-    items = outbox_store.list_items(store(), "dead" if dead else None, limit)
+    """Items waiting to be pushed (or dead letters, or items a target cannot hold as they stand), oldest first."""
+    if dead and held:
+        raise ConfigError("give --dead or --held, not both")
+    items = outbox_store.list_items(store(), "dead" if dead else "held" if held else None, limit)
     table = DataTable("id", "target", "entity", "record", "status", "attempts", "next try", "last error",
                       title="Outbox")
     for item in items:

@@ -91,7 +91,7 @@ def _move_deal_people(conn: Connection, column: str, survivor: str, absorbed: st
 
 
 def resolve_conflict(engine: Engine, conflict_id: int, take: str, policy: MergePolicy,
-                     routes: OutboxRoutes | None = None, decided_by: str = "cli") -> str:
+                     routes: OutboxRoutes | None = None) -> str:
     """Close a conflict: a field conflict takes the named system's value; an identity conflict keeps the
     named canonical id and merges the other candidates into it. Returns what was done, for the user.
 
@@ -120,7 +120,7 @@ def resolve_conflict(engine: Engine, conflict_id: int, take: str, policy: MergeP
         if routes is not None:
             enqueue(conn, routes, [change], None, now)
         conn.execute(update(CONFLICT).where(CONFLICT.c.id == conflict_id)
-                     .values(status="resolved", resolved_at=now, resolution=f"{take} (by {decided_by})"))
+                     .values(status="resolved", resolved_at=now, resolution=take))
     return done
 
 
