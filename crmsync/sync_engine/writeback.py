@@ -188,53 +188,65 @@ class OutboxDrainer:
         with self.workspace.engine.connect() as conn:
             states = load_states(conn, route.entity, [i.canonical_id for i in items])
             known, deleted_there = _target_refs(conn, target, route.entity, [i.canonical_id for i in items])
+            resolve = _ref_resolver(conn, target)
             for item in items:
                 state = states.get(item.canonical_id)
-                object_name, external_id = known.get(item.canonical_id, (route.object, None))
+                # Every record the target holds for it (a merge elsewhere can leave two there), or a new one.
+                copies = known.get(item.canonical_id) or [(route.object, None)]
                 if item.kind == "delete":
-                    if external_id is None or not deletes_there:
+                    if copies[0][1] is None or not deletes_there:
                         skipped.append(item)  # the target never held it, or crmsync does not delete there
                     else:
-                        prepared.append(Prepared(item, object_name, WriteItem(item.canonical_id, {}, external_id,
-                                                                              delete=True), None, {}))
+                        prepared += [Prepared(item, obj, WriteItem(item.canonical_id, {}, external_id, delete=True),
+                                              None, {}) for obj, external_id in copies]
                     continue
                 if state is None or state.deleted_at is not None or (
-                        external_id is None and item.canonical_id in deleted_there):
+                        copies[0][1] is None and item.canonical_id in deleted_there):
                     # Archived or merged away; or deleted in the target itself, which is never written to again
                     # (a push would bring back a record someone deleted there).
                     skipped.append(item)
                     continue
-                mapper = mappings.get(system, object_name)
-                resolve = _ref_resolver(conn, target)
-                # A record the target holds gets only the fields that changed (every field it has when the item
-                # says "all"), so a push never overwrites an edit made there meanwhile in another field and never
-                # repeats what is set only on create; a new one gets everything, and must have what the target
-                # requires to create it.
                 try:
-                    if external_id is None:
-                        payload = full = mapper.to_payload(state.values, resolve, creating=True)
-                    else:
-                        held_fields = frozenset(state.values)
-                        full = mapper.to_payload(state.values, resolve, held_fields)
-                        payload = mapper.to_payload(state.values, resolve, changed_fields(item.fields) or held_fields)
+                    entries = [self._prepare_copy(system, target, mappings.get(system, obj), item, state.values,
+                                                  obj, external_id, resolve) for obj, external_id in copies]
                 except RecordNotWritable as exc:
                     held.append((item, str(exc)))
                     continue
                 except MappingError as exc:
-                    refused.append((item, f"cannot map to {system} {object_name}: {exc}"))
+                    refused.append((item, f"cannot map to {system} {copies[0][0]}: {exc}"))
                     continue
-                if not payload:  # nothing this target receives changed
-                    skipped.append(item)
-                    continue
-                # The echo hash covers the whole record as the target will hold it after this push.
-                echo = _as_read_back(mapper, system, target, object_name, full)
-                pushed = _as_read_back(mapper, system, target, object_name, payload)
-                prepared.append(Prepared(
-                    item, object_name, WriteItem(item.canonical_id, payload, external_id),
-                    echo.echo_hash() if echo else None,
-                    {} if pushed is None else {**pushed.values, **{
-                        name: state.values[name] for name in pushed.refs if name in state.values}}))
+                writes = [entry for entry in entries if entry is not None]
+                if writes:
+                    prepared += writes
+                else:
+                    skipped.append(item)  # nothing this target receives changed
         return prepared, skipped, refused, held
+
+    @staticmethod
+    def _prepare_copy(system: str, target: str, mapper: Any, item: DueItem, values: Mapping[str, Any],
+                      object_name: str, external_id: str | None, resolve: Callable[[str, str], str | None]
+                      ) -> Prepared | None:
+        """One record's write to the target: None when the push would carry nothing.
+
+        A record the target holds gets only the fields that changed (every field it has when the item says
+        "all"), so a push never overwrites an edit made there meanwhile in another field and never repeats what
+        is set only on create; a new one gets everything, and must have what the target requires to create it
+        (RecordNotWritable otherwise)."""
+        if external_id is None:
+            payload = full = mapper.to_payload(values, resolve, creating=True)
+        else:
+            held_fields = frozenset(values)
+            full = mapper.to_payload(values, resolve, held_fields)
+            payload = mapper.to_payload(values, resolve, changed_fields(item.fields) or held_fields)
+        if not payload:
+            return None
+        # The echo hash covers the whole record as the target will hold it after this push.
+        echo = _as_read_back(mapper, system, target, object_name, full)
+        pushed = _as_read_back(mapper, system, target, object_name, payload)
+        pushed_values = {} if pushed is None else {
+            **pushed.values, **{name: values[name] for name in pushed.refs if name in values}}
+        return Prepared(item, object_name, WriteItem(item.canonical_id, payload, external_id),
+                        echo.echo_hash() if echo else None, pushed_values)
 
     def _write(self, target: str, object_name: str, writes: list[WriteItem]) -> list[WriteResult]:
         connector = self.workspace.connector(target)
@@ -328,16 +340,17 @@ def _delete_unchanged(conn: Connection, items: Sequence[DueItem]) -> None:
 
 
 def _target_refs(conn: Connection, target: str, entity: str, ids: Sequence[str]
-                 ) -> tuple[dict[str, tuple[str, str]], set[str]]:
-    """canonical id → (object, external id) of records the target holds, and the ids of records deleted there."""
-    found: dict[str, tuple[str, str]] = {}
+                 ) -> tuple[dict[str, list[tuple[str, str]]], set[str]]:
+    """canonical id → (object, external id) of each record the target holds, and the ids of records deleted
+    there."""
+    found: dict[str, list[tuple[str, str]]] = {}
     deleted: set[str] = set()
     for part in chunks(sorted(set(ids))):
         query = select(REF.c.canonical_id, REF.c.object, REF.c.external_id, REF.c.deleted_at).where(and_(
-            REF.c.system == target, REF.c.entity == entity, REF.c.canonical_id.in_(part)))
+            REF.c.system == target, REF.c.entity == entity, REF.c.canonical_id.in_(part))).order_by(REF.c.id)
         for row in conn.execute(query):
             if row.deleted_at is None:
-                found.setdefault(row.canonical_id, (row.object, row.external_id))
+                found.setdefault(row.canonical_id, []).append((row.object, row.external_id))
             else:
                 deleted.add(row.canonical_id)
     return found, deleted
