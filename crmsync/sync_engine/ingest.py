@@ -46,7 +46,7 @@ from crmsync.sync_engine.merge import (
     value_key,
 )
 from crmsync.sync_engine.prepare import PreparedPage, prepare_page
-from crmsync.sync_engine.records import CanonicalPatch, SourceRecord
+from crmsync.sync_engine.records import MERGED_IDS_KEY, CanonicalPatch, SourceRecord
 from crmsync.sync_engine.seen import changed_values, next_seen, same_value
 from crmsync.sync_engine.state import RecordState, load_states, write_states
 
@@ -147,6 +147,8 @@ class Ingestor:
         by_entity: dict[str, list[CanonicalPatch]] = defaultdict(list)
         for patch in prepared.patches:
             by_entity[patch.entity].append(patch)
+        merged = {(r.origin, r.object, r.external_id): [str(i) for i in ids if str(i) != r.external_id]
+                  for r in records if (ids := r.payload.get(MERGED_IDS_KEY))}
         with self.engine.connect() as conn:
             transaction = conn.begin()
             try:
@@ -157,7 +159,7 @@ class Ingestor:
                 # Parents first, so a contact's AccountId in the same page resolves to the company it names.
                 for entity in sorted(by_entity, key=["company", "lead", "deal", "activity", "payment"].index):
                     self._resolve_refs(conn, by_entity[entity])
-                    _PageApplier(self, conn, entity, run_id, now, result).apply(by_entity[entity])
+                    _PageApplier(self, conn, entity, run_id, now, result, merged).apply(by_entity[entity])
                 if result.errors:
                     conn.execute(RECORD_ERROR.insert(), result.errors)
                 for hook in self.page_hooks:
@@ -225,8 +227,9 @@ class _PageApplier:
     """Applies the patches of one entity within a page's transaction."""
 
     def __init__(self, ingestor: Ingestor, conn: Connection, entity: str, run_id: str | None, now: datetime,
-                 result: PageResult) -> None:
+                 result: PageResult, merged_ids: Mapping[RefKey, Sequence[str]] | None = None) -> None:
         self.ingestor, self.conn, self.entity = ingestor, conn, entity
+        self.merged_ids = merged_ids or {}  # ref key -> ids of the records its system merged into it
         self.run_id, self.now, self.result = run_id, now, result
         # Rows in REF_INSERT_COLUMNS / REF_UPDATE_COLUMNS order, as tuples of plain values (untracked by the
         # collector); a later patch for the same ref replaces its row.
@@ -272,8 +275,13 @@ class _PageApplier:
         for patch, key in zip(todo, todo_keys, strict=True):
             if key not in refs and not patch.deleted:
                 unlinked.setdefault(key, patch)
+        # A record its system made by merging records crmsync knows (a HubSpot contact merge gives the survivor a
+        # new id) is those records' person: identity has nothing to find (source_merges.py joins the others).
+        resolutions = self._survivors_of_merges(unlinked)
+        for key in resolutions:
+            del unlinked[key]
         stored_links: Links = {}
-        resolutions = dict(zip(unlinked, resolve_unlinked(
+        resolutions.update(zip(unlinked, resolve_unlinked(
             self.conn, self.entity, list(unlinked.values()), self.ingestor.match_keys.get(self.entity, []),
             stored_links), strict=True))
         existing = {r.canonical_id for r in refs.values()} | {
@@ -351,6 +359,18 @@ class _PageApplier:
             add_link(linked, canonical_id, (patch.system, patch.object))
         self._link(patch, key, content_hash, ref, resolution, canonical_id)
 
+    def _survivors_of_merges(self, unlinked: Mapping[RefKey, CanonicalPatch]) -> dict[RefKey, Resolution]:
+        merged = {key: ids for key in unlinked if (ids := self.merged_ids.get(key))}
+        if not merged:
+            return {}
+        known = load_refs(self.conn, [(system, obj, old) for (system, obj, _), ids in merged.items() for old in ids])
+        found = {}
+        for (system, obj, external_id), ids in merged.items():
+            ref = next((known[(system, obj, old)] for old in ids if (system, obj, old) in known), None)
+            if ref is not None:
+                found[(system, obj, external_id)] = Resolution(ref.canonical_id, is_new=False)
+        return found
+
     def _correct_losers(self, patch: CanonicalPatch, canonical_id: str, state: RecordState,
                         outcome: MergeOutcome) -> None:
         """A field the source asserted and the merge decided otherwise is set back there to the canonical value:
@@ -382,8 +402,10 @@ class _PageApplier:
         live = linked[canonical_id] = tuple(pair for pair in linked.get(canonical_id, ()) if pair != gone)
         policy = self.ingestor.delete_policies.get(patch.system, DEFAULT_DELETE_POLICY)
         changes: dict[str, Any] = {"deleted_in": [None, f"{patch.system} {patch.object} {patch.external_id}"]}
-        # `ignore` archives only what no system holds any more.
-        if state.deleted_at is None and (policy != "ignore" or not live):
+        # `ignore` archives only what no system holds any more; and while the deleting system still holds the
+        # person in another record (its users merged two of theirs), the person is not gone from it.
+        still_there = any(system == patch.system for system, _ in live)
+        if state.deleted_at is None and not still_there and (policy != "ignore" or not live):
             state.deleted_at, state.dirty = self.now, True
             _mark_changed(state, ("deleted_at",))
             changes["deleted_at"] = [None, self.now]

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+# A payload key a connector sets on a record its system made by merging others: their ids (HubSpot's
+# hs_merged_object_ids). Identity links the record to their person and source_merges.py joins their records.
+MERGED_IDS_KEY = "merged_ids"
+
 
 @dataclass(frozen=True, slots=True)
 class SourceRecord:

@@ -9,17 +9,16 @@ Every canonical record still known under such an id is merged into the survivor'
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, select, update
 
 from crmsync.config.policy import MergePolicy
 from crmsync.sync_engine.identity import REF
 from crmsync.sync_engine.ingest import PageResult
 from crmsync.sync_engine.outbox import OutboxRoutes, enqueue
-from crmsync.sync_engine.records import SourceRecord
+from crmsync.sync_engine.records import MERGED_IDS_KEY, SourceRecord
 from crmsync.sync_engine.review import merge_records
-
-MERGED_IDS_KEY = "merged_ids"
 
 
 def redirect_merges(conn: Connection, records: Iterable[SourceRecord],
@@ -39,10 +38,16 @@ def redirect_merges(conn: Connection, records: Iterable[SourceRecord],
             continue  # the survivor failed mapping: nothing to merge into
         for old in merged:
             row = by_id.get(old)
-            if row is not None and row.canonical_id != survivor.canonical_id:
+            if row is None:
+                continue
+            if row.canonical_id != survivor.canonical_id:
                 merge_records(conn, survivor.entity, survivor.canonical_id, row.canonical_id, policy,
                               reason=f"{record.origin}:merge")
                 done.append((survivor.entity, row.canonical_id, survivor.canonical_id))
+            # The merged-away record is no longer one of that system's records: the survivor stands for it.
+            conn.execute(update(REF).where(and_(REF.c.system == record.origin, REF.c.object == record.object,
+                                                REF.c.external_id == old, REF.c.deleted_at.is_(None)))
+                         .values(deleted_at=datetime.now(UTC)))
     return done
 
 

@@ -191,7 +191,7 @@ class OutboxDrainer:
             resolve = _ref_resolver(conn, target)
             for item in items:
                 state = states.get(item.canonical_id)
-                # Every record the target holds for it (a merge elsewhere can leave two there), or a new one.
+                # The record the target holds for it in each object (a Lead and a Contact, say), or a new one.
                 copies = known.get(item.canonical_id) or [(route.object, None)]
                 if item.kind == "delete":
                     if copies[0][1] is None or not deletes_there:
@@ -341,18 +341,21 @@ def _delete_unchanged(conn: Connection, items: Sequence[DueItem]) -> None:
 
 def _target_refs(conn: Connection, target: str, entity: str, ids: Sequence[str]
                  ) -> tuple[dict[str, list[tuple[str, str]]], set[str]]:
-    """canonical id → (object, external id) of each record the target holds, and the ids of records deleted
-    there."""
+    """canonical id → (object, external id) of the record the target holds per object, and the ids of records
+    deleted there."""
     found: dict[str, list[tuple[str, str]]] = {}
     deleted: set[str] = set()
     for part in chunks(sorted(set(ids))):
         query = select(REF.c.canonical_id, REF.c.object, REF.c.external_id, REF.c.deleted_at).where(and_(
             REF.c.system == target, REF.c.entity == entity, REF.c.canonical_id.in_(part))).order_by(REF.c.id)
         for row in conn.execute(query):
-            if row.deleted_at is None:
-                found.setdefault(row.canonical_id, []).append((row.object, row.external_id))
-            else:
+            if row.deleted_at is not None:
                 deleted.add(row.canonical_id)
+            elif all(obj != row.object for obj, _ in found.get(row.canonical_id, ())):
+                # One record per object: a system holding two of one person (merged elsewhere) is written to
+                # on the one crmsync linked first; the other is its users' to merge (both cannot carry one
+                # canonical id where it must be unique).
+                found.setdefault(row.canonical_id, []).append((row.object, row.external_id))
     return found, deleted
 
 

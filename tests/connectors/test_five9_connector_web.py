@@ -112,5 +112,5 @@ def test_lead_phone_is_the_ani_inbound_and_the_dnis_outbound(
     assert (person.object, person.external_id, dict(person.payload)) == ("contacts", "+14155550123",
                                                                         {"phone": "+14155550123"})
     assert record.object == "calls" and connector.lead_phone(record) == "+14155550123"
-    quiet = make_five9_connector(create_unknown_leads=False)
+    quiet = make_five9_connector(link_callers=False)
     assert [r.object for r in quiet.web_connector_records("POST", {}, form)] == ["calls"]

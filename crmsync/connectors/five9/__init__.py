@@ -6,9 +6,11 @@
     records = connector.web_connector_records("POST", request.query, request.form)   # one call (+ its caller)
 
 Both paths give the same `calls` record for the same call (external id = the Five9 call id), so a call
-delivered by both is one Activity. With `create_unknown_leads` (default on) each call is preceded by a
-phone-only `contacts` record for the person on the call (ANI inbound, DNIS outbound): identity matches it to
-the lead with that phone or creates one, and the call's `lead_id` ref points to it. Five9 is read-only here.
+delivered by both is one Activity. With `link_callers` (default on) each call is preceded by a phone-only
+`contacts` record for the person on the call (ANI inbound, DNIS outbound): identity matches it to the lead with
+that phone, and the call's `lead_id` ref points to it. A number no lead has makes no lead (the mapping's
+`contacts` are link-only): such a call is kept, and CRMs that log calls only on a person do not get it. Five9 is
+read-only here.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ class Five9Connector:
                               form: Mapping[str, Any]) -> list[SourceRecord]:
         """What to ingest for one request: the caller's `contacts` record (when configured), then the call."""
         call = self.web_connector_record(method, query, form)
-        return with_people([call], self.settings.default_region, self.settings.create_unknown_leads)
+        return with_people([call], self.settings.default_region, self.settings.link_callers)
 
     def lead_phone(self, record: SourceRecord) -> str | None:
         """The E.164 number identifying the person on a call (ANI inbound, DNIS outbound)."""

@@ -89,12 +89,12 @@ def person_record(call: SourceRecord, region: str | None) -> SourceRecord | None
                         payload={"phone": phone}, connection=call.connection)
 
 
-def with_people(calls: Iterable[SourceRecord], region: str | None, create_unknown_leads: bool) -> list[SourceRecord]:
-    """Each call preceded by its caller's `contacts` record (once per number) when leads are to be created."""
+def with_people(calls: Iterable[SourceRecord], region: str | None, link_callers: bool) -> list[SourceRecord]:
+    """Each call preceded by its caller's `contacts` record (once per number) when callers are linked."""
     records: list[SourceRecord] = []
     seen: set[str] = set()
     for call in calls:
-        person = person_record(call, region) if create_unknown_leads else None
+        person = person_record(call, region) if link_callers else None
         if person is not None and person.external_id not in seen:
             seen.add(person.external_id)
             records.append(person)

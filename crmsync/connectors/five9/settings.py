@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 DEFAULT_BASE_URL = "https://api.five9.com"  # EU domains: https://api.five9.eu
 
@@ -44,7 +44,11 @@ class Five9Settings(BaseModel):
     web_connector_secret: SecretStr | None = None
     secret_param: str = Field(default="crmsync_token", min_length=1)
     bare_duration_unit: Literal["ms", "s"] = "ms"  # a web-connector duration written as a bare number
-    create_unknown_leads: bool = True  # emit the caller as a `contacts` record so an unknown number makes a lead
+    # Emit the caller's number as a `contacts` record before each call, so the call joins the lead with that phone.
+    # An unknown number makes no lead: the built-in five9.yaml maps `contacts` with `creates: false` (a mapping
+    # override with `creates: true` turns every unknown caller into a phone-only lead). `create_unknown_leads`
+    # is this option's old name.
+    link_callers: bool = Field(default=True, validation_alias=AliasChoices("link_callers", "create_unknown_leads"))
 
     @field_validator("time_zone")
     @classmethod

@@ -124,5 +124,5 @@ class CallsReader:
             chunk = records[offset:offset + size]
             done = offset + len(chunk)
             cursor = CallsCursor(end) if done >= len(records) else CallsCursor(start, end, done)
-            yield StreamPage(CALLS, with_people(chunk, settings.default_region, settings.create_unknown_leads),
+            yield StreamPage(CALLS, with_people(chunk, settings.default_region, settings.link_callers),
                              cursor.as_cursor())
