@@ -227,3 +227,73 @@ class HubSpotCapture:
             if len(found) >= at_least or time.monotonic() > deadline:
                 return found
             time.sleep(0.05)
+
+
+# canonical field -> its source field in each CRM, and values people type into it
+EDITABLE = {
+    "title": ({"salesforce": "Title", "hubspot": "jobtitle", "zoho": "Designation"},
+              ["CEO", "CTO", "Buyer", "Engineer", "Analyst"]),
+    "city": ({"salesforce": "City", "hubspot": "city", "zoho": "City"}, ["Oslo", "Lima", "Pune", "Accra", "Kyiv"]),
+    "first_name": ({"salesforce": "FirstName", "hubspot": "firstname", "zoho": "First_Name"},
+                   ["Alex", "Sam", "Kim", "Noor", "Jo"]),
+    "state": ({"salesforce": "State", "hubspot": "state", "zoho": "State"}, ["MA", "GA", "CA", "NY", "TX"]),
+}
+PERSON_OBJECT = {"salesforce": "Lead", "hubspot": "contacts", "zoho": "Leads"}
+
+
+def crm_ids(system: System, canonical_id: str) -> dict[str, str]:
+    with system.engine.connect() as conn:
+        rows = conn.execute(select(ExternalRef.system, ExternalRef.external_id).where(
+            ExternalRef.canonical_id == canonical_id, ExternalRef.deleted_at.is_(None),
+            ExternalRef.system.in_(list(PERSON_OBJECT)))).all()
+    return {row.system: row.external_id for row in rows}
+
+
+@pytest.mark.parametrize("seed", [7])
+def test_seeded_random_edits_everywhere_converge_on_the_newest(system: System, sandboxes: Sandboxes,
+                                                              seed: int) -> None:
+    """Rounds of edits of random people, fields and systems (one a second or two apart), creates and deletes:
+    after each round the whole settles, every CRM agrees with the store, and each field holds its newest edit."""
+    rng = random.Random(seed)
+    seed_people(sandboxes)
+    system.backfill_all()
+    system.settle()
+    with system.engine.connect() as conn:
+        people = [row.id for row in conn.execute(select(Lead.id).where(Lead.deleted_at.is_(None)))
+                  if set(crm_ids(system, row.id)) == set(PERSON_OBJECT)]
+    assert len(people) >= 10
+    newest: dict[tuple[str, str], Any] = {}
+    gone: set[str] = set()
+    for round_number in range(3):
+        for _ in range(8):
+            action = rng.choices(["edit", "create", "delete"], weights=[8, 1, 1])[0]
+            vendor = rng.choice(list(PERSON_OBJECT))
+            admin = sandboxes[vendor]
+            if action == "create":
+                n = rng.randrange(10_000)
+                fields = {"salesforce": {"LastName": f"New{n}", "Email": f"new{n}@example.org", "Company": "N"},
+                          "hubspot": {"lastname": f"New{n}", "email": f"new{n}@example.org"},
+                          "zoho": {"Last_Name": f"New{n}", "Email": f"new{n}@example.org"}}[vendor]
+                admin.create(PERSON_OBJECT[vendor], **fields)
+            else:
+                person = rng.choice([p for p in people if p not in gone])
+                external_id = crm_ids(system, person)[vendor]
+                if action == "delete":
+                    admin.delete(PERSON_OBJECT[vendor], external_id)
+                    gone.add(person)
+                else:
+                    name = rng.choice(list(EDITABLE))
+                    sources, values = EDITABLE[name]
+                    value = rng.choice(values)
+                    admin.update(PERSON_OBJECT[vendor], external_id, **{sources[vendor]: value})
+                    newest[(person, name)] = value
+            sandboxes.advance(rng.choice([1, 2]))
+        system.settle()
+        system.assert_converged()
+        system.assert_no_dead_letters()
+        with system.engine.connect() as conn:
+            for (person, name), value in newest.items():
+                if person not in gone:
+                    stored = conn.execute(select(getattr(Lead, name)).where(Lead.id == person)).scalar_one()
+                    assert stored == value, f"round {round_number}: {name} of {person} is {stored!r}, not {value!r}"
+    system.assert_no_drift()
