@@ -138,11 +138,15 @@ def test_a_hubspot_merge_becomes_a_canonical_merge(portal: HubSpotPortalAdmin, s
     portal.advance(1)
     for page in connector.read("contacts", cursor):
         result = ingestor.ingest_page(page.records, "run-2", CheckpointUpdate(connector.name, page.stream, page.cursor))
-        assert result.counts["merged"] == 2  # a contact merge makes a new id: both old records fold in
+        # A contact merge makes a new id: it joins the person of the first old record, the other folds in.
+        assert (result.counts["created"], result.counts["merged"]) == (0, 1)
     with store.connect() as conn:
         refs = dict(conn.execute(select(ExternalRef.external_id, ExternalRef.canonical_id)).all())
+        closed = set(conn.execute(select(ExternalRef.external_id).where(ExternalRef.deleted_at.is_not(None)))
+                     .scalars())
         live = conn.execute(select(Lead.id, Lead.last_name).where(Lead.merged_into.is_(None))).all()
     assert refs[primary] == refs[other] == refs[survivor]  # every old id redirects to the survivor
+    assert closed == {primary, other}  # no longer records of HubSpot's: the survivor stands for them
     assert [(lead_id, last) for lead_id, last in live] == [(refs[survivor], "Smith")]
 
 

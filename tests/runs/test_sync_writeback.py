@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from sqlalchemy import func, select
 
 from crmsync.store.models import ExternalRef, Lead, OutboxItem, SyncRun
@@ -119,3 +122,35 @@ def test_write_back_failures_retry_then_become_dead_letters_that_can_be_retried(
     assert outbox.retry(workspace.engine, None) == 3
     assert OutboxDrainer(workspace).drain()["sf-b"]["pushed"] == 3
     assert len(org_b.records("Lead")) == 3
+
+
+def test_a_drain_asked_to_stop_ends_between_tries_and_loses_nothing(orgs, make_settings) -> None:
+    """Ctrl-C (or `serve` shutting down) sets the drain's stop event: it ends at once, even inside a retry wait,
+    and the items stay due for the next drain."""
+    org_a, org_b = orgs
+    org_a.seed("Lead", 3)
+    workspace = Workspace(make_settings(outbox={"retry_initial_seconds": 5, "retry_max_seconds": 5,
+                                                "max_attempts": 5, "interval_seconds": 1}),
+                          token_store=NoTokenStore())
+    try:
+        SyncRunner(workspace, "sf-a").backfill()
+        org_b.fault(kind="server_error", path="/services/data/*/composite/*", count=None)
+        stop = threading.Event()
+        finished: dict[str, float] = {}
+
+        def drain() -> None:
+            OutboxDrainer(workspace, stop=stop).drain()
+            finished["at"] = time.monotonic()
+
+        worker = threading.Thread(target=drain)
+        worker.start()
+        time.sleep(0.5)  # the first write failed; the drain waits before trying again
+        stopped_at = time.monotonic()
+        stop.set()
+        worker.join(timeout=10)
+        assert not worker.is_alive() and finished["at"] - stopped_at < 1.0
+        assert count(workspace, OutboxItem, OutboxItem.status == "pending") == 3
+        org_b.admin("DELETE", "faults")
+        assert OutboxDrainer(workspace).drain()["sf-b"]["pushed"] == 3
+    finally:
+        workspace.close()

@@ -90,3 +90,15 @@ def test_a_partial_record_asserts_its_fields_and_keeps_what_was_seen_of_the_othe
     with engine.connect() as conn:
         seen = conn.execute(select(ExternalRef.seen_values)).scalar_one()
     assert (seen["city"], seen["last_name"], lead(engine)["city"]) == ("Denver", "Brown", "Denver")
+
+
+def test_owners_are_kept_per_system_and_queue_nothing(engine, ingestor) -> None:
+    """Each system's owner is its own user id: one system's never replaces another's, and a change of one is
+    news for no other system (owners are never written back)."""
+    ingestor.ingest_page([sf_lead(0, Email="pat@x.io", LastName="Brown", OwnerId="005A")], "r1")
+    ingestor.ingest_page([hs_contact(1, email="pat@x.io", lastname="Brown", hubspot_owner_id="77")], "r2")
+    with engine.begin() as conn:
+        conn.execute(OutboxItem.__table__.delete())
+    result = ingestor.ingest_page([sf_lead(5, Email="pat@x.io", LastName="Brown", OwnerId="005B")], "r3")
+    assert lead(engine)["owners"] == {"salesforce": "005B", "hubspot": "77"}
+    assert result.counts["updated"] == 1 and queued(engine) == {}
