@@ -18,7 +18,8 @@ from crmsync.commands.state import init, outbox_app, status
 from crmsync.mappings.loader import check_mappings
 from crmsync.store import db
 
-app = typer.Typer(help="Keep one canonical lead/deal store in sync with every CRM.", no_args_is_help=True)
+app = typer.Typer(help="Keep one canonical lead/deal store in sync with every CRM.", no_args_is_help=True,
+                  pretty_exceptions_show_locals=False)  # an unexpected error: its traceback, not megabytes of locals
 db_app = typer.Typer(help="The canonical store's schema.", no_args_is_help=True)
 mappings_app = typer.Typer(help="Field mappings.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

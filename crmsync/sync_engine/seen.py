@@ -10,24 +10,16 @@ the system holds (JSON: amounts as text, times as ISO text), and a read asserts 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
+
+from crmsync.store.types import dumps_json, loads_json
 
 _MISSING = object()
 
 
 def stored_form(value: Any) -> Any:
-    """A value as the JSON column gives it back (store/types.py encodes amounts as text, times as ISO text)."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [stored_form(item) for item in value]
-    if isinstance(value, dict):
-        return {key: stored_form(item) for key, item in value.items()}
-    return value
+    """A value as the JSON column gives it back (store/types.py: amounts as text, times as ISO text)."""
+    return loads_json(dumps_json(value))
 
 
 def same_value(held: Any, value: Any) -> bool:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import yaml
+from process_support import alive, children_of
 from runs_support import connection_config
 from sqlalchemy import Engine, func, select, text
 from typer.testing import CliRunner
@@ -60,27 +61,6 @@ def pages_checkpointed(config: Path) -> bool:
         return False
     finally:
         engine.dispose()
-
-
-def children_of(pid: int) -> list[int]:
-    """Processes whose parent is `pid` (the backfill's forked mapping worker)."""
-    found = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
-        except OSError:
-            continue  # gone meanwhile
-        if fields.get("PPid", "").strip() == str(pid):
-            found.append(int(status.parent.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "State:\tZ" not in state
 
 
 def test_backfill_killed_with_sigkill_then_resumed_stores_every_record_exactly_once(orgs, tmp_path,

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import yaml
+from process_support import alive, children_of
 from sqlalchemy import func, select, text
 from system_support import Sandboxes, settings_for
 
@@ -20,25 +21,6 @@ from crmsync.store.models import ExternalRef, OutboxItem
 
 CRMSYNC = [sys.executable, "-m", "crmsync.cli"]
 LEADS = 1500
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
-        except OSError:
-            continue
-        if fields.get("PPid", "").strip() == str(pid):
-            found.append(int(status.parent.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
 
 
 def test_a_killed_backfill_resumes_and_the_whole_converges(sandboxes: Sandboxes, store_url: str,
