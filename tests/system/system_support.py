@@ -250,6 +250,16 @@ class System:
         assert wait_until_empty(receiver.processor, timeout=30), "the inbox was not emptied"
 
     # -- the invariants -------------------------------------------------------------------------------------
+    def figures(self) -> str:
+        """One line for the record: canonical records, passes, pushes, what is held, dead letters."""
+        with self.engine.connect() as conn:
+            records = {entity: int(conn.execute(select(func.count()).select_from(model)).scalar_one())
+                       for entity, model in ENTITY_MODELS.items()}
+        pushed = sum(p.pushed for p in self.passes)
+        return (f"{self.engine.dialect.name}: records {records}; passes {len(self.passes)}, read "
+                f"{sum(p.read for p in self.passes)}, pushed {pushed}, failed runs {self.failed_runs}; "
+                f"held {len(self.outbox('held'))}; dead letters {len(self.outbox('dead'))}")
+
     def change_log_rows(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(ChangeLog)).scalar_one())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -197,6 +198,7 @@ def test_the_scripted_day_of_six_systems(system: System, sandboxes: Sandboxes) -
     bob = only(sandboxes, "bob@brown.example")
     assert (bob["hubspot"]["jobtitle"], bob["salesforce"]["City"]) == ("Owner", "Boston")
     system.assert_no_drift()
+    print("scripted day:", system.figures(), f"; {system.assert_converged()} CRM records compared")
 
 
 def refs_of(system: System, canonical_id: str) -> list[str]:
@@ -264,9 +266,11 @@ def test_seeded_random_edits_everywhere_converge_on_the_newest(system: System, s
     assert len(people) >= 10
     newest: dict[tuple[str, str], Any] = {}
     gone: set[str] = set()
+    actions: Counter[str] = Counter()
+    plan = rng.choices(["edit", "create", "delete"], weights=[7, 1, 2], k=24)
     for round_number in range(3):
-        for _ in range(8):
-            action = rng.choices(["edit", "create", "delete"], weights=[8, 1, 1])[0]
+        for action in plan[round_number * 8:(round_number + 1) * 8]:
+            actions[action] += 1
             vendor = rng.choice(list(PERSON_OBJECT))
             admin = sandboxes[vendor]
             if action == "create":
@@ -297,3 +301,4 @@ def test_seeded_random_edits_everywhere_converge_on_the_newest(system: System, s
                     stored = conn.execute(select(getattr(Lead, name)).where(Lead.id == person)).scalar_one()
                     assert stored == value, f"round {round_number}: {name} of {person} is {stored!r}, not {value!r}"
     system.assert_no_drift()
+    print(f"seed {seed}:", system.figures(), f"; actions {dict(actions)}")
