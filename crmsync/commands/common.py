@@ -121,10 +121,7 @@ def store() -> Engine:
 
 
 def open_workspace(config: Settings) -> Workspace:
-    """The engine's workspace for a command: the store checked, and OAuth tokens kept only when the connection
-    obtains any (see `crmsync.commands.tokens`)."""
-    from crmsync.commands.tokens import token_store
+    """The engine's workspace for a command, on the checked store (its token store: `store.tokens`)."""
     from crmsync.sync_engine.workspace import Workspace
 
-    engine = open_engine(config)
-    return Workspace(config, engine, token_store=token_store(engine))
+    return Workspace(config, open_engine(config))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -85,9 +86,34 @@ class NoTokenStore:
         return None
 
 
+class UnkeptTokens(NoTokenStore):
+    """Keeps nothing, and warns once per connection that asks for a token it would have kept: connections that
+    never obtain one (Stripe, Razorpay, Five9, a HubSpot private app token) have nothing to lose and say
+    nothing."""
+
+    def __init__(self) -> None:
+        self._warned: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _warn_once(self, connection: str) -> None:
+        with self._lock:
+            if connection in self._warned:
+                return
+            self._warned.add(connection)
+        log.warning("%s: %s is not set, so the OAuth token this connection obtains is not kept; every run "
+                    "logs in again", connection, SECRET_KEY_ENV)
+
+    def load(self, connection: str) -> dict[str, Any] | None:
+        self._warn_once(connection)
+        return None
+
+    def save(self, connection: str, token: dict[str, Any]) -> None:
+        self._warn_once(connection)
+
+
 def token_store_for(engine: Engine) -> EncryptedTokenStore | NoTokenStore:
-    """The encrypted store when CRMSYNC_SECRET_KEY is set; otherwise one that keeps nothing, with a warning."""
+    """The encrypted store when CRMSYNC_SECRET_KEY is set; otherwise one that keeps nothing (and says so for a
+    connection that would have kept a token)."""
     if not os.environ.get(SECRET_KEY_ENV):
-        log.warning("%s is not set: OAuth tokens are not stored, every run logs in again", SECRET_KEY_ENV)
-        return NoTokenStore()
+        return UnkeptTokens()
     return EncryptedTokenStore(engine, fernet_from_env())
