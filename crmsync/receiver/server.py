@@ -61,7 +61,10 @@ class Receiver:
     def _subscribe(self) -> None:
         """Vendors that push only to a subscribed channel (Zoho's watch) get subscribed now and renewed
         before expiry by a small thread; a failure is logged and the scheduled poll still covers the gap."""
-        watched = [name for name in self.adapters if hasattr(self.workspace.connector(name), "renew_if_needed")]
+        channels = [name for name in self.adapters if hasattr(self.workspace.connector(name), "renew_if_needed")]
+        watched = [name for name in channels if self.workspace.connector(name).notifications_configured]  # type: ignore[attr-defined]
+        for name in sorted(set(channels) - set(watched)):
+            log.info("%s: notifications are not configured (notify_url, notification_token): polling only", name)
         for name in watched:
             try:
                 expiry = self.workspace.connector(name).subscribe()  # type: ignore[attr-defined]

@@ -240,6 +240,7 @@ class System:
         """`crmsync serve`'s receiver on loopback (its scheduler left out: the test runs the passes)."""
         receiver = Receiver(self.workspace, with_scheduler=False)
         with BackgroundServer(receiver.app) as server:
+            receiver.start()
             try:
                 yield receiver, server.url
             finally:

@@ -302,3 +302,11 @@ def test_seeded_random_edits_everywhere_converge_on_the_newest(system: System, s
                     assert stored == value, f"round {round_number}: {name} of {person} is {stored!r}, not {value!r}"
     system.assert_no_drift()
     print(f"seed {seed}:", system.figures(), f"; actions {dict(actions)}")
+
+
+def test_serving_every_vendor_without_zoho_notifications_configured_warns_nothing(
+        system: System, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="crmsync")
+    with system.receiver():
+        pass
+    assert not [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]

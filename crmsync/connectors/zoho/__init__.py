@@ -91,6 +91,11 @@ class ZohoConnector:
         return self._reader.id_pages(stream)
 
     # -- notifications --------------------------------------------------------------------------------
+    @property
+    def notifications_configured(self) -> bool:
+        """Whether this connection asks for notifications (notify_url and notification_token set)."""
+        return self.settings.notify_url is not None and self.settings.notification_token is not None
+
     def subscribe(self, now: datetime | None = None) -> datetime:
         """Enable the watch channel for every stream; returns its expiry."""
         return self.channel.subscribe(now)
