@@ -200,9 +200,11 @@ class SyncRunner:
                 if self.observer.wants_estimate else None
             self.observer.stream_started(stream, estimate)
             cursor = state.get("cursor")
+            last_cursor: Mapping[str, Any] | None = None
             for start, end in span.windows(_parse(state["window_start"]), width):
                 pages = prefetched(connector.read(stream, cursor, since=start, until=end))
                 for page, prepared in preparer.ahead(pages, _records_of):
+                    last_cursor = page.cursor
                     state = {**state, "window_start": _iso(start), "cursor": dict(page.cursor)}
                     update = CheckpointUpdate(self.connection, BACKFILL_PREFIX + stream, state)
                     result = ingestor.ingest_prepared(page.records, prepared, summary.run_id, update, dry_run)
@@ -215,6 +217,12 @@ class SyncRunner:
                     self._save(BACKFILL_PREFIX + stream, state, summary.run_id)
             if not dry_run:
                 self._save(BACKFILL_PREFIX + stream, {**state, "done": True}, summary.run_id)
+                if span.since is None and span.until is None and last_cursor is not None \
+                        and self.checkpoint(stream) is None:
+                    # A backfill of everything read the stream as a first incremental read does: incremental
+                    # passes go on from where it ended, not from scratch (which re-read every record, and on
+                    # Salesforce missed what was deleted meanwhile: a first read leaves the recycle bin out).
+                    self._save(stream, last_cursor, summary.run_id)
         return summary
 
     def _backfill_state(self, stream: str, since: datetime | None, until: datetime | None,
