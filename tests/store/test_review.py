@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -24,13 +25,19 @@ def rows(engine, model, *where):
         return list(conn.execute(select(model).where(*where)).mappings())
 
 
-def test_resolving_a_field_conflict_takes_that_systems_value(engine, mappings):
+def status_conflict(engine, mappings) -> tuple[Ingestor, Any]:
+    """Salesforce and HubSpot disagree on a lead's status, which the policy leaves to a person."""
     ingestor = Ingestor(engine, mappings, POLICY)
     ingestor.ingest_page([SourceRecord("salesforce", "Lead", "1", T0, {
         "Email": "a@x.io", "LastName": "A", "Status": "Working - Contacted"})], "r1")
     ingestor.ingest_page([SourceRecord("hubspot", "contacts", "9", T0, {
         "properties": {"email": "a@x.io", "hs_lead_status": "UNQUALIFIED"}})], "r2")
     [conflict] = rows(engine, Conflict)
+    return ingestor, conflict
+
+
+def test_resolving_a_field_conflict_takes_that_systems_value(engine, mappings):
+    _ingestor, conflict = status_conflict(engine, mappings)
     with pytest.raises(CrmsyncError, match="must be one of the systems"):
         resolve_conflict(engine, conflict["id"], "zoho", POLICY)
     assert "unqualified" in resolve_conflict(engine, conflict["id"], "hubspot", POLICY)
@@ -64,12 +71,7 @@ def test_resolving_an_identity_conflict_merges_and_keeps_history(engine, mapping
 
 def test_a_decision_is_written_back_and_an_older_assertion_does_not_reopen_it(engine, mappings):
     routes = OutboxRoutes([Route("salesforce", "lead", "Lead"), Route("hubspot", "lead", "contacts")])
-    ingestor = Ingestor(engine, mappings, POLICY)
-    ingestor.ingest_page([SourceRecord("salesforce", "Lead", "1", T0, {
-        "Email": "a@x.io", "LastName": "A", "Status": "Working - Contacted"})], "r1")
-    ingestor.ingest_page([SourceRecord("hubspot", "contacts", "9", T0, {
-        "properties": {"email": "a@x.io", "hs_lead_status": "UNQUALIFIED"}})], "r2")
-    [conflict] = rows(engine, Conflict)
+    ingestor, conflict = status_conflict(engine, mappings)
     with engine.begin() as conn:
         conn.execute(OutboxItem.__table__.delete())
     resolve_conflict(engine, conflict["id"], "hubspot", POLICY, routes)
