@@ -259,7 +259,8 @@ class System:
         pushed = sum(p.pushed for p in self.passes)
         return (f"{self.engine.dialect.name}: records {records}; passes {len(self.passes)}, read "
                 f"{sum(p.read for p in self.passes)}, pushed {pushed}, failed runs {self.failed_runs}; "
-                f"held {len(self.outbox('held'))}; dead letters {len(self.outbox('dead'))}")
+                f"held {sorted((h['target'], h['entity']) for h in self.outbox('held'))}; "
+                f"dead letters {len(self.outbox('dead'))}")
 
     def change_log_rows(self) -> int:
         with self.engine.connect() as conn:
