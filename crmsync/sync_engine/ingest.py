@@ -46,7 +46,7 @@ from crmsync.sync_engine.merge import (
     value_key,
 )
 from crmsync.sync_engine.prepare import PreparedPage, prepare_page
-from crmsync.sync_engine.records import MERGED_IDS_KEY, CanonicalPatch, SourceRecord
+from crmsync.sync_engine.records import CanonicalPatch, SourceRecord, merged_ids
 from crmsync.sync_engine.seen import changed_values, next_seen, same_value
 from crmsync.sync_engine.state import RecordState, load_states, write_states
 
@@ -147,8 +147,7 @@ class Ingestor:
         by_entity: dict[str, list[CanonicalPatch]] = defaultdict(list)
         for patch in prepared.patches:
             by_entity[patch.entity].append(patch)
-        merged = {(r.origin, r.object, r.external_id): [str(i) for i in ids if str(i) != r.external_id]
-                  for r in records if (ids := r.payload.get(MERGED_IDS_KEY))}
+        merged = {(r.origin, r.object, r.external_id): ids for r in records if (ids := merged_ids(r))}
         with self.engine.connect() as conn:
             transaction = conn.begin()
             try:

@@ -63,6 +63,12 @@ def _upsert(conn: Connection) -> Any:
 Corrections = Mapping[tuple[str, str], Mapping[str, set[str]]]  # (entity, record) -> {target: fields}
 
 
+def whole_record(entity: str, canonical_id: str, source: str) -> dict[str, Any]:
+    """A change for `enqueue` that asks every target for the whole record (as a create does): after a merge or
+    a person's decision, every field may differ from what a target holds."""
+    return {"kind": "create", "entity": entity, "canonical_id": canonical_id, "system": source}
+
+
 def enqueue(conn: Connection, routes: OutboxRoutes, changes: Sequence[Mapping[str, Any]], run_id: str | None,
             now: datetime | None = None, corrections: Corrections | None = None,
             deletes: Sequence[tuple[str, str, str]] = ()) -> int:

@@ -39,6 +39,11 @@ class SourceRecord:
         return self.connection or self.system
 
 
+def merged_ids(record: SourceRecord) -> list[str]:
+    """The ids of the records its system merged into `record` (see MERGED_IDS_KEY), its own left out."""
+    return [str(i) for i in record.payload.get(MERGED_IDS_KEY) or () if str(i) != record.external_id]
+
+
 @dataclass(frozen=True, slots=True)
 class RefValue:
     """A field holding another record's id in the same system; resolved to a canonical id at ingest."""

@@ -21,7 +21,7 @@ from crmsync.store.models import DealPerson, field_type
 from crmsync.sync_engine.identity import REF
 from crmsync.sync_engine.ingest import CHANGE_LOG, CONFLICT
 from crmsync.sync_engine.merge import DECISION_PREFIX, CompiledPolicy, apply_outcome, iso_utc, merge_patch
-from crmsync.sync_engine.outbox import OutboxRoutes, enqueue
+from crmsync.sync_engine.outbox import OutboxRoutes, enqueue, whole_record
 from crmsync.sync_engine.records import CanonicalPatch
 from crmsync.sync_engine.state import entity_table, load_states, write_states
 
@@ -113,7 +113,7 @@ def resolve_conflict(engine: Engine, conflict_id: int, take: str, policy: MergeP
             for other in ids:
                 if other != take:
                     merge_records(conn, row["entity"], take, other, policy, reason=f"conflict:{conflict_id}")
-            change = {"kind": "create", "entity": row["entity"], "canonical_id": take, "system": "review"}
+            change = whole_record(row["entity"], take, "review")
             done = f"merged {len(ids) - 1} record(s) into {row['entity']} {take}"
         else:
             done, change = _take_field_value(conn, row, take, now)

@@ -16,8 +16,8 @@ from sqlalchemy import Connection, and_, select, update
 from crmsync.config.policy import MergePolicy
 from crmsync.sync_engine.identity import REF
 from crmsync.sync_engine.ingest import PageResult
-from crmsync.sync_engine.outbox import OutboxRoutes, enqueue
-from crmsync.sync_engine.records import MERGED_IDS_KEY, SourceRecord
+from crmsync.sync_engine.outbox import OutboxRoutes, enqueue, whole_record
+from crmsync.sync_engine.records import SourceRecord, merged_ids
 from crmsync.sync_engine.review import merge_records
 
 
@@ -26,7 +26,7 @@ def redirect_merges(conn: Connection, records: Iterable[SourceRecord],
     """Merge canonical records of merged-away ids into the survivor's; returns (entity, absorbed, survivor)."""
     done: list[tuple[str, str, str]] = []
     for record in records:
-        merged = [str(i) for i in record.payload.get(MERGED_IDS_KEY) or () if str(i) != record.external_id]
+        merged = merged_ids(record)
         if not merged or record.deleted:
             continue
         keys = [record.external_id, *merged]
@@ -59,8 +59,7 @@ def merge_hook(policy: MergePolicy, routes: OutboxRoutes | None = None,
         merged = redirect_merges(conn, records, policy)
         result.counts["merged"] += len(merged)
         if routes is not None and merged:
-            changes = [{"kind": "create", "entity": entity, "canonical_id": survivor, "system": "merge"}
-                       for entity, _absorbed, survivor in merged]
+            changes = [whole_record(entity, survivor, "merge") for entity, _absorbed, survivor in merged]
             result.counts["queued"] += enqueue(conn, routes, changes, run_id)
 
     return hook

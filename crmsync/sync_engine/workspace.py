@@ -13,6 +13,7 @@ from crmsync.connectors.base import Connector
 from crmsync.connectors.registry import build_connector
 from crmsync.errors import ConfigError, MappingError
 from crmsync.mappings.loader import MappingSet, load_mappings
+from crmsync.mappings.mapper import ObjectMapper
 from crmsync.store import db
 from crmsync.store.tokens import TokenStore, token_store_for
 from crmsync.sync_engine.ingest import Ingestor
@@ -46,10 +47,11 @@ class Workspace:
             self._mapping_sets[directory] = load_mappings(directory, self.settings.default_region)
         return self._mapping_sets[directory]
 
-    def entity_of(self, name: str, object_name: str) -> str:
+    def mapper(self, name: str, object_name: str) -> ObjectMapper:
+        """The mapping of connection `name`'s object; ConfigError naming both when it has none."""
         config = self.connection(name)
         try:
-            return self.mappings_for(name).get(config.system, object_name).entity
+            return self.mappings_for(name).get(config.system, object_name)
         except MappingError as exc:
             raise ConfigError(f"connection {name}: object {object_name!r}: {exc}") from None
 
@@ -57,8 +59,8 @@ class Workspace:
         routes = []
         for config in self.connections:
             for obj in config.pushed_objects():
-                mapper = self.mappings_for(config.name).get(config.system, obj)
-                routes.append(Route(config.name, self.entity_of(config.name, obj), obj, mapper.writes_back))
+                mapper = self.mapper(config.name, obj)
+                routes.append(Route(config.name, mapper.entity, obj, mapper.writes_back))
         return routes
 
     def connector(self, name: str) -> Connector:

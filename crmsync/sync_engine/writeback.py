@@ -242,7 +242,7 @@ class OutboxDrainer:
             return None
         # The echo hash covers the whole record as the target will hold it after this push.
         echo = _as_read_back(mapper, system, target, object_name, full)
-        pushed = _as_read_back(mapper, system, target, object_name, payload)
+        pushed = echo if payload is full else _as_read_back(mapper, system, target, object_name, payload)
         pushed_values = {} if pushed is None else {
             **pushed.values, **{name: values[name] for name in pushed.refs if name in values}}
         return Prepared(item, object_name, WriteItem(item.canonical_id, payload, external_id),
